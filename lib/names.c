@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Vendor and device names from pci.ids, through libpci.
+ *
+ * libpci is used for its name database only: its access methods report
+ * errors through a callback that must not return (it exits the process),
+ * which a library cannot allow, and we read sysfs ourselves anyway. The name
+ * lookup needs neither pci_init() nor a device scan.
+ */
+#include <pci/pci.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmgpu-internal.h"
+
+static _Thread_local jmp_buf *names_jmp;
+
+/* libpci calls this for fatal errors (out of memory while loading pci.ids)
+ * and expects it not to return. Unwind to names_lookup() instead of exiting. */
+static void PCI_NONRET names_error(char *msg, ...)
+{
+	if (names_jmp)
+		longjmp(*names_jmp, 1);
+	abort();
+}
+
+static void names_quiet(char *msg, ...)
+{
+}
+
+static struct pci_access *names_access(struct vmgpu_ctx *ctx)
+{
+	if (ctx->pacc || ctx->pacc_failed)
+		return ctx->pacc;
+	ctx->pacc = pci_alloc();
+	if (!ctx->pacc) {
+		ctx->pacc_failed = true;
+		return NULL;
+	}
+	ctx->pacc->error = names_error;
+	ctx->pacc->warning = names_quiet;
+	ctx->pacc->debug = names_quiet;
+	return ctx->pacc;
+}
+
+/* KIND: PCI_LOOKUP_VENDOR, _DEVICE, _SUBSYSTEM or _CLASS (VENDOR holds the class). *ret is
+ * NULL when the database does not know the ID. */
+int names_lookup(struct vmgpu_ctx *ctx, int kind, uint16_t vendor, uint16_t device, uint16_t sv,
+		 uint16_t sd, char **ret)
+{
+	struct pci_access *a = names_access(ctx);
+	/* NO_NUMBERS: return NULL for unknown IDs instead of "Device 1234".
+	 * NO_HWDB: answer from pci.ids alone, the same on every host. */
+	int flags = kind | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB;
+	char buf[256];
+	const char *name = NULL;
+	jmp_buf env;
+
+	*ret = NULL;
+	if (!a)
+		return -ENOMEM;
+	names_jmp = &env;
+	if (setjmp(env) == 0) {
+		if (kind == PCI_LOOKUP_VENDOR || kind == PCI_LOOKUP_CLASS)
+			name = pci_lookup_name(a, buf, sizeof(buf), flags, vendor);
+		else if (kind == PCI_LOOKUP_DEVICE)
+			name = pci_lookup_name(a, buf, sizeof(buf), flags, vendor, device);
+		else
+			name = pci_lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_DEVICE,
+					       vendor, device, sv, sd);
+	} else {
+		DBG(ctx, "libpci failed while loading pci.ids");
+		names_jmp = NULL;
+		return -ENOMEM;
+	}
+	names_jmp = NULL;
+	if (!name)
+		return 0;
+	*ret = strdup(name);
+	return *ret ? 0 : -ENOMEM;
+}
+
+void names_free(struct vmgpu_ctx *ctx)
+{
+	if (ctx->pacc)
+		pci_cleanup(ctx->pacc);
+	ctx->pacc = NULL;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvmgpu — read a Linux host's PCI devices and say whether, and how, a GPU
+ * can be given to a virtual machine.
+ *
+ * Conventions (for every function below):
+ *  - Functions that can fail return 0 or a negative errno. Results go to
+ *    ret_* out-parameters, which are left untouched on failure.
+ *  - Objects are opaque and reference-counted where they outlive a call;
+ *    *_unref() accepts NULL and returns NULL.
+ *  - Pointers returned by accessors (strings, devices) are owned by the
+ *    object they came from and live as long as it does.
+ *  - The library never prints and never exits: it logs through the context's
+ *    log function (default: nothing below LOG_ERR, to stderr).
+ */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vmgpu_ctx;     /* host root, logging, name database */
+struct vmgpu_host;    /* one reading of a host: devices + host facts */
+struct vmgpu_dev;     /* one PCI function, owned by its host */
+struct vmgpu_verdict; /* whether a device can go to a VM, and why not */
+
+/* ---- context ------------------------------------------------------------ */
+
+typedef void (*vmgpu_log_fn)(void *userdata, int priority, const char *file, int line,
+			     const char *fn, const char *format, va_list args);
+
+/*
+ * Open the host root ROOT ("/" for the live host, or a snapshot/fixture
+ * directory holding sys/, proc/ and dev/). ROOT is opened once; every later
+ * read is relative to it and symlinks cannot lead out of it.
+ * Returns -ENOENT/-ENOTDIR/-EACCES when ROOT cannot be opened.
+ */
+int vmgpu_ctx_new(const char *root, struct vmgpu_ctx **ret_ctx);
+struct vmgpu_ctx *vmgpu_ctx_ref(struct vmgpu_ctx *ctx);
+struct vmgpu_ctx *vmgpu_ctx_unref(struct vmgpu_ctx *ctx);
+void vmgpu_ctx_set_log_fn(struct vmgpu_ctx *ctx, vmgpu_log_fn fn, void *userdata);
+/* syslog priorities: LOG_ERR (default) .. LOG_DEBUG. */
+void vmgpu_ctx_set_log_priority(struct vmgpu_ctx *ctx, int priority);
+/* The root as given (owned by ctx). */
+const char *vmgpu_ctx_root(const struct vmgpu_ctx *ctx);
+
+/* ---- addresses ---------------------------------------------------------- */
+
+/*
+ * Parse "DDDD:BB:DD.F" or "BB:DD.F" (hex; domain defaults to 0). Strict:
+ * device ≤ 1f, function ≤ 7, nothing trailing. Returns -EINVAL otherwise.
+ */
+int vmgpu_parse_address(const char *s, uint32_t *ret_domain, uint8_t *ret_bus,
+			uint8_t *ret_dev, uint8_t *ret_fn);
+
+/* ---- host --------------------------------------------------------------- */
+
+/*
+ * Read every PCI function and the host-level facts under the context's root.
+ * Returns -ENOENT when the root has no sys/bus/pci/devices (not a Linux root).
+ * Unreadable attributes of a single device never fail the scan; they are
+ * recorded as unknown on that device.
+ */
+int vmgpu_host_scan(struct vmgpu_ctx *ctx, struct vmgpu_host **ret_host);
+struct vmgpu_host *vmgpu_host_ref(struct vmgpu_host *host);
+struct vmgpu_host *vmgpu_host_unref(struct vmgpu_host *host);
+
+/* Devices sorted by address; index 0 .. n-1. */
+size_t vmgpu_host_n_devices(const struct vmgpu_host *host);
+struct vmgpu_dev *vmgpu_host_device(const struct vmgpu_host *host, size_t i);
+
+/*
+ * Find a device by PCI address ("0000:01:00.0", "01:00.0"), by topology path
+ * ("pci0000:00/0000:00:01.0/0000:01:00.0") or by Hyper-V location path
+ * ("PCIROOT(0)#PCI(0100)#PCI(0000)").
+ * Returns -EINVAL when SPEC is none of these forms, -ENODEV when no such device.
+ */
+int vmgpu_host_lookup(const struct vmgpu_host *host, const char *spec, struct vmgpu_dev **ret_dev);
+
+/* Tri-state answers: known yes, known no, or could not be told. */
+enum vmgpu_tristate {
+	VMGPU_UNKNOWN = -1,
+	VMGPU_NO = 0,
+	VMGPU_YES = 1,
+};
+
+enum vmgpu_module_state {
+	VMGPU_MODULE_UNKNOWN,
+	VMGPU_MODULE_MISSING,   /* not built for this kernel */
+	VMGPU_MODULE_AVAILABLE, /* on disk, not loaded */
+	VMGPU_MODULE_LOADED,    /* loaded or built in */
+};
+
+enum vmgpu_host_fact {
+	VMGPU_HOST_IOMMU,                   /* tristate: an IOMMU unit is registered */
+	VMGPU_HOST_INTERRUPT_REMAPPING,     /* tristate */
+	VMGPU_HOST_ALLOW_UNSAFE_INTERRUPTS, /* tristate: vfio_iommu_type1 parameter */
+	VMGPU_HOST_CONFIG_LIMITED,          /* tristate: config space readable only to 64 bytes */
+	VMGPU_HOST_FRAMEBUFFERS_KNOWN,      /* tristate: proc/iomem had real addresses */
+	_VMGPU_HOST_FACT_MAX,
+};
+enum vmgpu_tristate vmgpu_host_fact(const struct vmgpu_host *host, enum vmgpu_host_fact fact);
+enum vmgpu_module_state vmgpu_host_vfio_pci(const struct vmgpu_host *host);
+/* Entries in sys/kernel/iommu_groups. */
+unsigned vmgpu_host_n_iommu_groups(const struct vmgpu_host *host);
+/* Kernel release and command line, NULL when unreadable. */
+const char *vmgpu_host_kernel(const struct vmgpu_host *host);
+const char *vmgpu_host_cmdline(const struct vmgpu_host *host);
+/* IOMMU units (sys/class/iommu entries: "dmar0", "ivhd0", ...). */
+size_t vmgpu_host_n_iommu_units(const struct vmgpu_host *host);
+const char *vmgpu_host_iommu_unit(const struct vmgpu_host *host, size_t i);
+
+struct vmgpu_framebuffer {
+	const char *name;       /* "efifb", "BOOTFB", "simpledrm", ... */
+	uint64_t start, end;    /* inclusive, as in proc/iomem */
+	struct vmgpu_dev *dev;  /* device whose BAR holds it, or NULL */
+};
+size_t vmgpu_host_n_framebuffers(const struct vmgpu_host *host);
+int vmgpu_host_framebuffer(const struct vmgpu_host *host, size_t i, struct vmgpu_framebuffer *ret_fb);
+
+/* ---- devices ------------------------------------------------------------ */
+
+enum vmgpu_dev_str {
+	VMGPU_STR_ADDRESS,        /* "0000:01:00.0" (never NULL) */
+	VMGPU_STR_DRIVER,         /* bound driver */
+	VMGPU_STR_DRIVER_OVERRIDE,
+	VMGPU_STR_VENDOR_NAME,    /* from pci.ids through libpci */
+	VMGPU_STR_DEVICE_NAME,
+	VMGPU_STR_SUBSYSTEM_NAME,
+	VMGPU_STR_PATH,           /* "pci0000:00/0000:00:01.0/0000:01:00.0" (never NULL) */
+	VMGPU_STR_LOCATION_PATH,  /* "PCIROOT(0)#PCI(0100)#PCI(0000)" */
+	VMGPU_STR_RESET_METHOD,   /* sysfs reset_method as read ("flr bus"), NULL if absent */
+	VMGPU_STR_PHYSFN,         /* address of the PF when this is an SR-IOV VF */
+	VMGPU_STR_CLASS_NAME,     /* "VGA compatible controller", from pci.ids */
+	_VMGPU_STR_MAX,
+};
+/* NULL when the fact is absent or unreadable. */
+const char *vmgpu_dev_str(struct vmgpu_dev *dev, enum vmgpu_dev_str what);
+
+enum vmgpu_dev_int {
+	VMGPU_INT_VENDOR,
+	VMGPU_INT_DEVICE,
+	VMGPU_INT_SUBSYSTEM_VENDOR,
+	VMGPU_INT_SUBSYSTEM_DEVICE,
+	VMGPU_INT_CLASS,          /* 24 bits: base, sub, prog-if */
+	VMGPU_INT_REVISION,
+	VMGPU_INT_HEADER_TYPE,    /* 0 endpoint, 1 bridge, 2 CardBus (multifunction bit masked) */
+	VMGPU_INT_IOMMU_GROUP,
+	VMGPU_INT_NUMA_NODE,
+	VMGPU_INT_CONFIG_SIZE,    /* bytes of config space read (always known) */
+	VMGPU_INT_PCIE_TYPE,      /* enum vmgpu_pcie_type */
+	VMGPU_INT_ACS_CTRL,
+	VMGPU_INT_SRIOV_TOTAL_VFS,
+	VMGPU_INT_SRIOV_NUM_VFS,
+	VMGPU_INT_MSIX_VECTORS,
+	_VMGPU_INT_MAX,
+};
+/* Returns 0, or -ENODATA when unknown or not applicable. */
+int vmgpu_dev_int(const struct vmgpu_dev *dev, enum vmgpu_dev_int what, int64_t *ret);
+
+enum vmgpu_pcie_type {
+	VMGPU_PCIE_ENDPOINT = 0x0,
+	VMGPU_PCIE_LEGACY_ENDPOINT = 0x1,
+	VMGPU_PCIE_RC_INTEGRATED_ENDPOINT = 0x9,
+	VMGPU_PCIE_RC_EVENT_COLLECTOR = 0xa,
+	VMGPU_PCIE_ROOT_PORT = 0x4,
+	VMGPU_PCIE_UPSTREAM_PORT = 0x5,
+	VMGPU_PCIE_DOWNSTREAM_PORT = 0x6,
+	VMGPU_PCIE_PCIE_TO_PCI_BRIDGE = 0x7,
+	VMGPU_PCIE_PCI_TO_PCIE_BRIDGE = 0x8,
+};
+/* "endpoint", "root_port", ...; NULL for values the spec does not define. */
+const char *vmgpu_pcie_type_name(int type);
+
+enum vmgpu_dev_flag {
+	VMGPU_FLAG_PCIE,             /* has a PCI Express capability */
+	VMGPU_FLAG_MSI,
+	VMGPU_FLAG_MSIX,
+	VMGPU_FLAG_FLR,              /* PCIe DevCap Function Level Reset */
+	VMGPU_FLAG_AF_FLR,           /* Advanced Features FLR */
+	VMGPU_FLAG_PM_NO_SOFT_RESET, /* D3hot->D0 keeps state: PM reset does nothing */
+	VMGPU_FLAG_ACS,
+	VMGPU_FLAG_SRIOV,
+	VMGPU_FLAG_REBAR,
+	VMGPU_FLAG_BOOT_VGA,
+	VMGPU_FLAG_BRIDGE,           /* type 1/2 header or bridge class: never assignable */
+	VMGPU_FLAG_VIRTFN,           /* an SR-IOV virtual function */
+	VMGPU_FLAG_CONFIG_ALL_ONES,  /* config reads 0xff (D3cold, surprise removal) */
+	_VMGPU_FLAG_MAX,
+};
+enum vmgpu_tristate vmgpu_dev_flag(const struct vmgpu_dev *dev, enum vmgpu_dev_flag what);
+
+/* BAR slots: 0..5 standard BARs, 6 expansion ROM, 7..12 SR-IOV VF BARs 0..5. */
+#define VMGPU_BAR_ROM 6
+#define VMGPU_BAR_VF0 7
+#define VMGPU_N_BARS 13
+
+struct vmgpu_bar {
+	uint64_t start;
+	uint64_t size;      /* 0 when size_known is false */
+	bool size_known;
+	bool io;
+	bool is_64bit;
+	bool prefetchable;
+};
+/* Returns 0, or -ENOENT when the slot is unused (including the upper half of
+ * a 64-bit BAR). For VF BARs, size is per VF. */
+int vmgpu_dev_bar(const struct vmgpu_dev *dev, unsigned slot, struct vmgpu_bar *ret_bar);
+
+/* Resizable BAR: current size and supported sizes (bit n = 1 MiB << n) of BAR
+ * index BAR. Returns -ENOENT when BAR is not resizable or unknown. */
+int vmgpu_dev_rebar(const struct vmgpu_dev *dev, unsigned bar, uint64_t *ret_current,
+		    uint64_t *ret_supported_mask);
+
+/* Upstream bridge, NULL at a root bus. */
+struct vmgpu_dev *vmgpu_dev_parent(const struct vmgpu_dev *dev);
+
+/* Other PCI functions in the same IOMMU group (bridges included), by address. */
+size_t vmgpu_dev_n_group_peers(const struct vmgpu_dev *dev);
+struct vmgpu_dev *vmgpu_dev_group_peer(const struct vmgpu_dev *dev, size_t i);
+
+/* Facts that could not be read, each "what: why". */
+size_t vmgpu_dev_n_unknown(const struct vmgpu_dev *dev);
+const char *vmgpu_dev_unknown(const struct vmgpu_dev *dev, size_t i);
+
+/* True for class 03xx (display controllers). */
+bool vmgpu_dev_is_display(const struct vmgpu_dev *dev);
+
+/* ---- MMIO a VM must offer ----------------------------------------------- */
+
+struct vmgpu_mmio {
+	uint64_t low;                 /* below 4 GiB: 32-bit BARs, 64-bit non-prefetchable BARs, ROMs */
+	uint64_t high;                /* above 4 GiB: 64-bit prefetchable BARs */
+	bool sizes_unknown;           /* some BAR had no size: the figures are a lower bound */
+	uint64_t qemu_pci_hole64;     /* what to give q35-pcihost.pci-hole64-size / <pcihole64> */
+	uint64_t qemu_pci_hole64_default;
+	bool qemu_pci_hole64_sufficient;
+	uint64_t hyperv_low;          /* Set-VM -LowMemoryMappedIoSpace (bytes) */
+	uint64_t hyperv_high;         /* Set-VM -HighMemoryMappedIoSpace (bytes) */
+	uint64_t hyperv_low_default;
+	uint64_t hyperv_high_default;
+};
+
+/*
+ * The MMIO space N devices need when given to one VM, each slot (devices
+ * sharing domain:bus:device) behind its own PCIe root port, each BAR
+ * naturally aligned. See vmgpu(8), MMIO, for the rule.
+ */
+int vmgpu_mmio_compute(struct vmgpu_dev *const *devs, size_t n, struct vmgpu_mmio *ret_mmio);
+
+/* ---- verdict ------------------------------------------------------------ */
+
+enum vmgpu_verdict_kind {
+	VMGPU_VERDICT_READY,
+	VMGPU_VERDICT_READY_WITH_COMPANIONS,
+	VMGPU_VERDICT_BLOCKED,
+};
+/* "ready", "ready_with_companions", "blocked". */
+const char *vmgpu_verdict_kind_name(enum vmgpu_verdict_kind kind);
+
+enum vmgpu_severity {
+	VMGPU_SEVERITY_INFO,
+	VMGPU_SEVERITY_WARNING,
+	VMGPU_SEVERITY_BLOCKER,
+};
+const char *vmgpu_severity_name(enum vmgpu_severity s);
+
+struct vmgpu_reason {
+	const char *code;        /* stable identifier, e.g. "iommu_off" */
+	enum vmgpu_severity severity;
+	const char *message;     /* one sentence: what stands in the way */
+	const char *fix;         /* what to do, or NULL */
+};
+
+/*
+ * Judge whether DEV can be handed to a VM as it is. Bridges get -EINVAL.
+ * The verdict holds a reference on HOST.
+ */
+int vmgpu_dev_judge(struct vmgpu_host *host, struct vmgpu_dev *dev, struct vmgpu_verdict **ret_verdict);
+struct vmgpu_verdict *vmgpu_verdict_unref(struct vmgpu_verdict *v);
+enum vmgpu_verdict_kind vmgpu_verdict_kind(const struct vmgpu_verdict *v);
+size_t vmgpu_verdict_n_reasons(const struct vmgpu_verdict *v);
+int vmgpu_verdict_reason(const struct vmgpu_verdict *v, size_t i, struct vmgpu_reason *ret_reason);
+/* Functions that must go to the same VM (the rest of the IOMMU group, bridges excluded). */
+size_t vmgpu_verdict_n_companions(const struct vmgpu_verdict *v);
+struct vmgpu_dev *vmgpu_verdict_companion(const struct vmgpu_verdict *v, size_t i);
+
+#ifdef __cplusplus
+}
+#endif

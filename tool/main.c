@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vmgpu: give virtual desktops real GPUs. Command dispatch and common options. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+static const struct tool_cmd commands[] = {
+	{ "survey", cmd_survey, "Tell whether each GPU can go to a VM, what must come with it, and the MMIO it needs" },
+};
+
+void tool_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmgpu: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void log_to_stderr(void *userdata, int priority, const char *file, int line, const char *fn,
+			  const char *format, va_list args)
+{
+	fprintf(stderr, "vmgpu: %s", priority <= LOG_ERR ? "error: " : priority <= LOG_WARNING ? "warning: " : "");
+	vfprintf(stderr, format, args);
+	fputc('\n', stderr);
+}
+
+struct vmgpu_ctx *tool_open_root(const struct tool_opts *opts)
+{
+	struct vmgpu_ctx *ctx;
+	const char *root = opts->root ? opts->root : "/";
+	int r = vmgpu_ctx_new(root, &ctx);
+
+	if (r < 0) {
+		tool_error("cannot open host root %s: %s", root, strerror(-r));
+		return NULL;
+	}
+	vmgpu_ctx_set_log_fn(ctx, log_to_stderr, NULL);
+	vmgpu_ctx_set_log_priority(ctx, opts->verbose ? LOG_DEBUG : LOG_WARNING);
+	return ctx;
+}
+
+bool tool_use_color(const struct tool_opts *opts, FILE *f)
+{
+	if (opts->color == COLOR_ALWAYS)
+		return true;
+	if (opts->color == COLOR_NEVER || getenv("NO_COLOR"))
+		return false;
+	return isatty(fileno(f));
+}
+
+int tool_common_option(struct tool_opts *opts, int c, const char *arg)
+{
+	switch (c) {
+	case 'r':
+		opts->root = arg;
+		return 1;
+	case 'j':
+		opts->json = true;
+		return 1;
+	case 'P':
+		opts->json = opts->pretty = true;
+		return 1;
+	case 'v':
+		opts->verbose = true;
+		return 1;
+	case 'C':
+		if (!arg || strcmp(arg, "always") == 0)
+			opts->color = COLOR_ALWAYS;
+		else if (strcmp(arg, "never") == 0)
+			opts->color = COLOR_NEVER;
+		else if (strcmp(arg, "auto") == 0)
+			opts->color = COLOR_AUTO;
+		else {
+			tool_error("--color: expected auto, always or never, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: vmgpu [OPTIONS] COMMAND [ARGS]\n\n"
+		   "Give virtual desktops real GPUs: survey, assign and partition GPUs for VMs.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nOptions (accepted before or after the command):\n"
+		   "  -r, --root DIR     read the host under DIR (holds sys/, proc/, dev/; default /)\n"
+		   "  -j, --json         machine-readable output (schema in vmgpu(8))\n"
+		   "      --pretty       indented JSON (implies --json)\n"
+		   "      --color[=WHEN] colour the text report: auto (default), always, never\n"
+		   "  -v, --verbose      log what is read and skipped\n"
+		   "  -h, --help         show this help (or COMMAND --help)\n"
+		   "      --version      show the version\n\n"
+		   "Exit status: 0 ok, 1 usage error, 2 failure (host unreadable, device not found).\n"
+		   "See vmgpu(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		TOOL_COMMON_LONGOPTS,
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct tool_opts opts = { .color = COLOR_AUTO };
+	int c;
+
+	/* "+": stop at the command name; the command parses the rest. */
+	while ((c = getopt_long(argc, argv, "+" TOOL_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
+		int r = tool_common_option(&opts, c, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("vmgpu %s\n", VMGPU_VERSION);
+			return EXIT_OK;
+		default:
+			fputs("Try 'vmgpu --help'.\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			char **cmd_argv = argv + optind;
+			int cmd_argc = argc - optind;
+			optind = 1; /* restart getopt for the command's own options */
+			return commands[i].run(&opts, cmd_argc, cmd_argv);
+		}
+	}
+	tool_error("unknown command '%s'; try 'vmgpu --help'", argv[optind]);
+	return EXIT_USAGE;
+}

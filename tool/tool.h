@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "vmgpu.h"
+
+/* Exit codes (documented in vmgpu(8), EXIT STATUS). */
+#define EXIT_OK 0
+#define EXIT_USAGE 1  /* bad option, malformed argument */
+#define EXIT_FAILED 2 /* host unreadable, device not found, operation failed */
+
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+/* Options every command accepts, before or after its name. */
+struct tool_opts {
+	const char *root;
+	bool json;
+	bool pretty;
+	enum color_mode color;
+	bool verbose;
+};
+
+struct tool_cmd {
+	const char *name;
+	int (*run)(struct tool_opts *opts, int argc, char **argv);
+	const char *summary;
+};
+
+/* Shared long options; a command appends its own after these. */
+#define TOOL_COMMON_LONGOPTS                                      \
+	{ "root", required_argument, NULL, 'r' },                 \
+	{ "json", no_argument, NULL, 'j' },                       \
+	{ "pretty", no_argument, NULL, 'P' },                     \
+	{ "color", optional_argument, NULL, 'C' },                \
+	{ "verbose", no_argument, NULL, 'v' },                    \
+	{ "help", no_argument, NULL, 'h' }
+#define TOOL_COMMON_SHORTOPTS "r:jv"
+
+/* Handles a common option; returns 1 if handled, 0 if not common, -1 on a
+ * bad value (message already printed). */
+int tool_common_option(struct tool_opts *opts, int c, const char *arg);
+
+/* One-line error to stderr, "vmgpu: ...". */
+void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Open the host root named by the options, with the tool's log function.
+ * Prints the error and returns NULL on failure. */
+struct vmgpu_ctx *tool_open_root(const struct tool_opts *opts);
+bool tool_use_color(const struct tool_opts *opts, FILE *f);
+
+int cmd_survey(struct tool_opts *opts, int argc, char **argv);
+
+/* ---- the survey report: one model, several renderers ---- */
+
+struct survey_item {
+	struct vmgpu_dev *dev;
+	struct vmgpu_verdict *verdict; /* NULL: not judged (bridge) */
+	struct vmgpu_mmio mmio;        /* this function alone */
+	bool primary;                  /* asked for (display device or named) */
+	bool companion;                /* shown with a primary device */
+};
+
+struct survey_vm {
+	struct vmgpu_dev **devs; /* primary first, then companions */
+	size_t n_devs;
+	struct vmgpu_mmio mmio;
+};
+
+struct survey_report {
+	struct vmgpu_ctx *ctx;
+	struct vmgpu_host *host;
+	struct survey_item *items; /* sorted by address */
+	size_t n_items;
+	struct survey_vm *vms;
+	size_t n_vms;
+};
+
+int render_survey_text(FILE *f, const struct survey_report *r, bool color);
+int render_survey_json(FILE *f, const struct survey_report *r, bool pretty);
