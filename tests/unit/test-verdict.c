@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Every verdict reason on the scenario built for it (scenarios.c). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "testlib.h"
+#include "vmgpu.h"
+
+static bool has_code(const struct vmgpu_verdict *v, const char *code, size_t len)
+{
+	for (size_t i = 0; i < vmgpu_verdict_n_reasons(v); i++) {
+		struct vmgpu_reason r;
+		if (vmgpu_verdict_reason(v, i, &r) == 0 && strlen(r.code) == len && strncmp(r.code, code, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Call FN for each space-separated word of LIST. */
+static void each_word(const char *list, const struct vmgpu_verdict *v, bool want, const char *scenario)
+{
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, " ");
+		if (n && has_code(v, p, n) != want) {
+			fprintf(stderr, "  %s: reason %.*s %s\n", scenario, (int)n, p, want ? "missing" : "unexpected");
+			test_checks_failed++;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void run_scenario(const struct fx_scenario *s)
+{
+	struct fx *fx = fx_new();
+	struct vmgpu_ctx *ctx = NULL;
+	struct vmgpu_host *host = NULL;
+	struct vmgpu_verdict *v = NULL;
+	struct vmgpu_dev *dev = NULL;
+
+	s->build(fx);
+	fx_finish(fx);
+	CHECK_EQ_INT(vmgpu_ctx_new(fx_root(fx), &ctx), 0);
+	vmgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	CHECK_EQ_INT(vmgpu_host_scan(ctx, &host), 0);
+	if (host) {
+		CHECK_EQ_INT(vmgpu_host_lookup(host, s->device, &dev), 0);
+		if (dev)
+			CHECK_EQ_INT(vmgpu_dev_judge(host, dev, &v), 0);
+	}
+	if (v) {
+		const char *got = vmgpu_verdict_kind_name(vmgpu_verdict_kind(v));
+		if (strcmp(got, s->verdict) != 0) {
+			fprintf(stderr, "  %s: verdict %s, expected %s\n", s->name, got, s->verdict);
+			test_checks_failed++;
+		}
+		each_word(s->codes, v, true, s->name);
+		each_word(s->absent, v, false, s->name);
+	}
+	vmgpu_verdict_unref(v);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	fx_free(fx);
+}
+
+#define SCENARIO_TEST(fn, name) \
+	static void fn(void) { run_scenario(fx_scenario_find(name)); }
+
+SCENARIO_TEST(t_gpu_alone, "gpu-alone")
+SCENARIO_TEST(t_gpu_audio, "gpu-audio")
+SCENARIO_TEST(t_iommu_off, "iommu-off")
+SCENARIO_TEST(t_no_irq_remap, "no-irq-remap")
+SCENARIO_TEST(t_unsafe, "unsafe-interrupts")
+SCENARIO_TEST(t_shared_sata, "shared-with-sata")
+SCENARIO_TEST(t_two_gpus, "two-gpus-one-group")
+SCENARIO_TEST(t_rmrr, "rmrr")
+SCENARIO_TEST(t_bootfb, "boot-framebuffer")
+SCENARIO_TEST(t_boot_vga, "boot-vga-no-fb")
+SCENARIO_TEST(t_no_reset, "no-reset")
+SCENARIO_TEST(t_rebar, "rebar-full")
+SCENARIO_TEST(t_intx, "intx-only")
+SCENARIO_TEST(t_conv, "conventional-pci")
+SCENARIO_TEST(t_cfg64, "config-64")
+SCENARIO_TEST(t_vfio_missing, "vfio-missing")
+SCENARIO_TEST(t_amd, "amd-no-flr")
+SCENARIO_TEST(t_all_ones, "all-ones")
+SCENARIO_TEST(t_large_bar, "large-bar")
+SCENARIO_TEST(t_not_ep, "not-endpoint")
+SCENARIO_TEST(t_garbage, "garbage")
+
+/* Companions: the audio function, never the root port. */
+static void t_companions(void)
+{
+	struct fx *fx = fx_new();
+	struct vmgpu_ctx *ctx;
+	struct vmgpu_host *host;
+	struct vmgpu_dev *gpu, *port;
+	struct vmgpu_verdict *v;
+
+	fx_scenario_find("gpu-audio")->build(fx);
+	fx_finish(fx);
+	if (vmgpu_ctx_new(fx_root(fx), &ctx) < 0 || vmgpu_host_scan(ctx, &host) < 0) {
+		CHECK(!"scan");
+		return;
+	}
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "01:00.0", &gpu), 0);
+	CHECK_EQ_INT(vmgpu_dev_judge(host, gpu, &v), 0);
+	CHECK_EQ_INT(vmgpu_verdict_n_companions(v), 1);
+	CHECK_EQ_STR(vmgpu_dev_str(vmgpu_verdict_companion(v, 0), VMGPU_STR_ADDRESS), "0000:01:00.1");
+	/* A bridge is listed but never judged. */
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "0000:00:01.0", &port), 0);
+	CHECK_EQ_INT(vmgpu_dev_judge(host, port, &(struct vmgpu_verdict *){ NULL }), -EINVAL);
+	/* Lookup by topology and location path reach the same device. */
+	struct vmgpu_dev *d;
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "pci0000:00/0000:00:01.0/0000:01:00.0", &d), 0);
+	CHECK(d == gpu);
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0", &d), 0);
+	CHECK(d == gpu);
+	CHECK_EQ_STR(vmgpu_dev_str(gpu, VMGPU_STR_LOCATION_PATH), "PCIROOT(0)#PCI(0100)#PCI(0000)");
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "PCIROOT(0)#PCI(0100)#PCI(0000)", &d), 0);
+	CHECK(d == gpu);
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "0000:05:00.0", &d), -ENODEV);
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "../x", &d), -EINVAL);
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "pci0000:00/../0000:01:00.0", &d), -EINVAL);
+	CHECK(vmgpu_dev_parent(gpu) == port);
+	vmgpu_verdict_unref(v);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	fx_free(fx);
+}
+
+/* 64 bytes of config: capability facts unknown, said so. */
+static void t_config64_unknown(void)
+{
+	struct fx *fx = fx_new();
+	struct vmgpu_ctx *ctx;
+	struct vmgpu_host *host;
+	struct vmgpu_dev *gpu;
+	int64_t v;
+
+	fx_scenario_find("config-64")->build(fx);
+	fx_finish(fx);
+	if (vmgpu_ctx_new(fx_root(fx), &ctx) < 0 || vmgpu_host_scan(ctx, &host) < 0) {
+		CHECK(!"scan");
+		return;
+	}
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "0000:01:00.0", &gpu), 0);
+	CHECK_EQ_INT(vmgpu_dev_flag(gpu, VMGPU_FLAG_MSI), VMGPU_UNKNOWN);
+	CHECK_EQ_INT(vmgpu_dev_flag(gpu, VMGPU_FLAG_FLR), VMGPU_UNKNOWN);
+	CHECK_EQ_INT(vmgpu_dev_flag(gpu, VMGPU_FLAG_ACS), VMGPU_UNKNOWN);
+	CHECK_EQ_INT(vmgpu_dev_int(gpu, VMGPU_INT_CONFIG_SIZE, &v), 0);
+	CHECK_EQ_INT(v, 64);
+	CHECK(vmgpu_dev_n_unknown(gpu) >= 1);
+	CHECK(strstr(vmgpu_dev_unknown(gpu, 0), "64 bytes") != NULL);
+	CHECK_EQ_INT(vmgpu_host_fact(host, VMGPU_HOST_CONFIG_LIMITED), VMGPU_NO); /* the port has 4096 */
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	fx_free(fx);
+}
+
+int main(void)
+{
+	static const struct test_case tests[] = {
+		{ "gpu-alone", t_gpu_alone }, { "gpu-audio", t_gpu_audio }, { "iommu-off", t_iommu_off },
+		{ "no-irq-remap", t_no_irq_remap }, { "unsafe-interrupts", t_unsafe },
+		{ "shared-with-sata", t_shared_sata }, { "two-gpus-one-group", t_two_gpus }, { "rmrr", t_rmrr },
+		{ "boot-framebuffer", t_bootfb }, { "boot-vga-no-fb", t_boot_vga }, { "no-reset", t_no_reset },
+		{ "rebar-full", t_rebar }, { "intx-only", t_intx }, { "conventional-pci", t_conv },
+		{ "config-64", t_cfg64 }, { "vfio-missing", t_vfio_missing }, { "amd-no-flr", t_amd },
+		{ "all-ones", t_all_ones }, { "large-bar", t_large_bar }, { "not-endpoint", t_not_ep },
+		{ "garbage", t_garbage }, { "companions and lookup", t_companions },
+		{ "config-64 unknowns", t_config64_unknown },
+	};
+	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
+}
