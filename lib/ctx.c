@@ -5,7 +5,7 @@
 
 #include "vmgpu-internal.h"
 
-static void log_stderr(void *userdata, int priority, const char *file, int line, const char *fn,
+_printf_(6, 0) static void log_stderr(void *userdata, int priority, const char *file, int line, const char *fn,
 		       const char *format, va_list args)
 {
 	fprintf(stderr, "libvmgpu: %s: ", fn);

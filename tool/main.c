@@ -25,7 +25,7 @@ void tool_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void log_to_stderr(void *userdata, int priority, const char *file, int line, const char *fn,
+__attribute__((format(printf, 6, 0))) static void log_to_stderr(void *userdata, int priority, const char *file, int line, const char *fn,
 			  const char *format, va_list args)
 {
 	fprintf(stderr, "vmgpu: %s", priority <= LOG_ERR ? "error: " : priority <= LOG_WARNING ? "warning: " : "");

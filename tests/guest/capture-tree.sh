@@ -20,6 +20,11 @@
 #   sys/class/iommu/<unit>         symlink into sys/devices/virtual/iommu/<unit>
 #                                  with intel-iommu/* (cap, ecap, ...),
 #                                  devices/* and subsystem
+#   sys/class/mdev_bus/<parent>    (when mdev parents exist) symlink; the
+#                                  parent's mdev_supported_types/*/{name,
+#                                  available_instances,device_api,description,
+#                                  devices/*}, sys/bus/mdev/devices/* and each
+#                                  mdev's driver, iommu_group, mdev_type links
 #   sys/module/<m>/                for the modules the drivers point at (with
 #                                  parameters/ for the VFIO and KVM modules)
 #   proc/{cmdline,iomem,interrupts,modules,version,sys/kernel/osrelease}
@@ -125,6 +130,31 @@ for u in /sys/class/iommu/*; do
     for f in "$real"/intel-iommu/* "$real"/amd-iommu/*; do cpf "$f"; done
     for l in "$real"/devices/*; do cpl "$l"; done
     cpl "$real/subsystem"
+done
+
+# ---- mediated devices (parents, types, instances), when the kernel has any
+for p in /sys/class/mdev_bus/*; do
+    [ -L "$p" ] || continue
+    cpl "$p"
+    real=$(readlink -f "$p")
+    for t in "$real"/mdev_supported_types/*; do
+        for f in name available_instances device_api description; do cpf "$t/$f"; done
+        stub "$t/create"
+        for l in "$t"/devices/*; do cpl "$l"; done
+    done
+done
+for l in /sys/bus/mdev/devices/*; do
+    [ -L "$l" ] || continue
+    cpl "$l"
+    dev=$(readlink -f "$l")
+    for k in driver iommu_group mdev_type subsystem; do cpl "$dev/$k"; done
+    cpf "$dev/uevent"
+    stub "$dev/remove"
+done
+for d in /sys/bus/mdev/drivers/*; do
+    [ -d "$d" ] || continue
+    mkdir -p "$DEST$d"
+    for e in "$d"/*; do [ -L "$e" ] && [ "${e##*/}" != module ] && cpl "$e"; done
 done
 
 # ---- modules, proc, dev

@@ -1,0 +1,143 @@
+#!/bin/bash
+# The vmgpu binary as a user meets it: exit codes, one-line errors, JSON that
+# parses and carries the documented fields, and bad input that changes
+# nothing and crashes nothing.
+#
+# usage: test-cli.sh VMGPU MKFIXTURE
+set -u
+VMGPU=$1
+MKFIXTURE=$2
+pass=0
+fail=0
+trees=()
+tmp=$(mktemp -d)
+cleanup() { rm -rf "$tmp" "${trees[@]}"; }
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fail=$((fail + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && sed 's/^/    /' <<<"$2"; }
+
+# run NAME EXPECTED_RC CMD...: checks the exit status; keeps stdout/stderr.
+run() {
+	local name=$1 want=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, expected $want" "$(cat "$tmp/err")"; fi
+}
+
+# The error is exactly one line, starts with "vmgpu: ", and no report was printed.
+one_line_error() {
+	local name=$1
+	if [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^vmgpu: ' "$tmp/err" && [ ! -s "$tmp/out" ]; then
+		ok "$name: one-line error: $(cat "$tmp/err")"
+	else
+		bad "$name: expected one error line and no output" "$(cat "$tmp/err" "$tmp/out")"
+	fi
+}
+
+fixture() {
+	local t
+	t=$("$MKFIXTURE" "$1") || { echo "mkfixture $1 failed" >&2; exit 99; }
+	trees+=("$t")
+	echo "$t"
+}
+
+json_check() { # json_check NAME PYTHON-EXPR-over-d
+	local name=$1 expr=$2
+	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$tmp/out" 2>"$tmp/pyerr"; then
+		ok "$name"
+	else
+		bad "$name: $expr" "$(head -c 600 "$tmp/out"; cat "$tmp/pyerr")"
+	fi
+}
+
+gpu=$(fixture gpu-audio)
+snapshot() { (cd "$1" && find . -printf '%p %s %l\n' | sort | md5sum); }
+before=$(snapshot "$gpu")
+
+# --- usage and help ---
+run "help" 0 "$VMGPU" --help
+run "survey --help" 0 "$VMGPU" survey --help
+run "version" 0 "$VMGPU" --version
+run "no command" 1 "$VMGPU"
+run "unknown command" 1 "$VMGPU" frobnicate
+one_line_error "unknown command"
+run "unknown option" 1 "$VMGPU" survey --bogus
+run "bad --color" 1 "$VMGPU" --color=purple survey
+one_line_error "bad --color"
+
+# --- the host root ---
+run "missing root" 2 "$VMGPU" --root "$tmp/does-not-exist" survey
+one_line_error "missing root"
+echo x >"$tmp/afile"
+run "root is a file" 2 "$VMGPU" --root "$tmp/afile" survey
+one_line_error "root is a file"
+mkdir -p "$tmp/empty"
+run "root without sysfs" 2 "$VMGPU" --root "$tmp/empty" survey
+one_line_error "root without sysfs"
+if [ "$(id -u)" -ne 0 ]; then
+	mkdir -p "$tmp/locked/sys/bus/pci/devices" && chmod 000 "$tmp/locked/sys"
+	run "unreadable root" 2 "$VMGPU" --root "$tmp/locked" survey
+	one_line_error "unreadable root"
+	chmod 755 "$tmp/locked/sys"
+fi
+
+# --- device arguments ---
+for a in 01:00.9 ../x zz "0000:01:00" "" "0000:01:00.0;rm -rf /" "pci0000:00/../../etc"; do
+	run "malformed address '$a'" 1 "$VMGPU" --root "$gpu" survey "$a"
+	one_line_error "malformed address '$a'"
+done
+run "absent address" 2 "$VMGPU" --root "$gpu" survey 0000:07:00.0
+one_line_error "absent address"
+run "address without domain" 0 "$VMGPU" --root "$gpu" survey 01:00.0
+grep -q '^0000:01:00.0 ' "$tmp/out" && ok "short address found" || bad "short address found" "$(cat "$tmp/out")"
+run "topology path" 0 "$VMGPU" --root "$gpu" --json survey pci0000:00/0000:00:01.0/0000:01:00.0
+json_check "topology path selects the GPU" "d['devices'][0]['address']=='0000:01:00.0'"
+run "location path" 0 "$VMGPU" --root "$gpu" --json survey 'PCIROOT(0)#PCI(0100)#PCI(0000)'
+json_check "location path selects the GPU" "d['devices'][0]['address']=='0000:01:00.0'"
+
+# --- the report ---
+run "text survey" 0 "$VMGPU" --root "$gpu" survey
+grep -q 'verdict: ready with companions (with 0000:01:00.1)' "$tmp/out" && ok "text verdict" || bad "text verdict" "$(cat "$tmp/out")"
+grep -q $'\033' "$tmp/out" && bad "no colour when not a TTY" || ok "no colour when not a TTY"
+run "colour forced" 0 "$VMGPU" --root "$gpu" --color=always survey
+grep -q $'\033\[' "$tmp/out" && ok "colour with --color=always" || bad "colour with --color=always"
+run "json survey" 0 "$VMGPU" --root "$gpu" survey --json
+json_check "json top level" "d['schema']=='vmgpu.survey/1' and set(d)>={'host','devices','vms'}"
+json_check "json required fields" "all(set(x)>={'address','vendor_id','device_id','class','driver','iommu_group','bars','pcie_type','msi','msix','flr','acs','sriov_total_vfs','verdict','reasons','mmio'} for x in d['devices'])"
+json_check "json GPU verdict and companion" "[ (x['verdict'],x['companions']) for x in d['devices'] if x['address']=='0000:01:00.0']==[('ready_with_companions',['0000:01:00.1'])]"
+json_check "json BARs" "[x['bars'] for x in d['devices'] if x['address']=='0000:01:00.0'][0][1]=={'index':1,'size':268435456,'is_64bit':True,'prefetchable':True}"
+json_check "json I/O BAR" "[b for x in d['devices'] if x['address']=='0000:01:00.0' for b in x['bars'] if b['index']==5]==[{'index':5,'size':128,'is_64bit':False,'prefetchable':False,'io':True}]"
+json_check "json VM MMIO" "d['vms'][0]['devices']==['0000:01:00.0','0000:01:00.1'] and d['vms'][0]['mmio']=={'low':17825792,'high':301989888} and d['vms'][0]['hyperv_high_mmio']==301989888+536870912"
+run "json --all lists bridges" 0 "$VMGPU" --root "$gpu" survey --all --json
+json_check "bridge listed, not judged" "[x['verdict'] for x in d['devices'] if x['address']=='0000:00:01.0']==[None]"
+run "pretty json" 0 "$VMGPU" --root "$gpu" --pretty survey
+json_check "pretty json parses" "len(d['devices'])==2"
+
+# --- broken input files: report unknowns, never crash ---
+g=$(fixture garbage)
+run "garbage attributes" 0 "$VMGPU" --root "$g" survey --all --json
+json_check "garbage: device still listed with its BARs unknown" "[x['unknown'] for x in d['devices'] if x['address']=='0000:01:00.0'][0]!=[]"
+json_check "garbage: no framebuffer invented" "d['host']['framebuffers']==[]"
+run "garbage text" 0 "$VMGPU" --root "$g" survey --all
+
+# --- 64 bytes of config: say what is missing ---
+c=$(fixture config-64)
+run "config-64" 0 "$VMGPU" --root "$c" --json survey 01:00.0
+json_check "config-64: capabilities null, reason given" "d['devices'][0]['msi'] is None and d['devices'][0]['flr'] is None and any('64 bytes' in u for u in d['devices'][0]['unknown'])"
+
+# --- the live host, as an unprivileged user when we are root ---
+run "live host" 0 "$VMGPU" survey --all --json
+json_check "live host json" "d['host']['root']=='/' and len(d['devices'])>=0"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && [ -n "$(ls /sys/bus/pci/devices 2>/dev/null)" ]; then
+	cp "$VMGPU" "$tmp/vmgpu-copy" && chmod 755 "$tmp" "$tmp/vmgpu-copy"
+	run "live host as nobody" 0 setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/vmgpu-copy" survey --all --json
+	json_check "non-root: config limited and explained" "d['host']['config_access']=='limited' and all(x['config_size']<=64 for x in d['devices']) and any('needs root' in u for x in d['devices'] for u in x['unknown'])"
+fi
+
+# Nothing above changed the fixture.
+[ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
