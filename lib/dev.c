@@ -178,9 +178,11 @@ static void bar_size(const struct resource_line *l, struct vmgpu_bar *b)
 }
 
 /*
- * Standard BAR I. The type comes from the BAR register when config space has
- * it (this is how lspci and the hardware see it, and it marks the upper half
- * of a 64-bit BAR); otherwise from the resource flags.
+ * Standard BAR I. The type comes from the kernel's resource flags (what the
+ * kernel made of the BAR, as lspci -A linux-sysfs shows it: old kernels, for
+ * one, report some prefetchable BARs as cacheable only); the BAR register is
+ * the fallback for a BAR the kernel left unassigned (empty resource line).
+ * The line after a 64-bit BAR is its upper half, never a BAR of its own.
  */
 static int std_bar(const struct vmgpu_dev *dev, unsigned slot, struct vmgpu_bar *ret)
 {
@@ -199,10 +201,10 @@ static int std_bar(const struct vmgpu_dev *dev, unsigned slot, struct vmgpu_bar 
 				return -ENOENT;
 			continue;
 		}
-		if (reg)
-			bar_type_from_reg(reg, &b);
-		else
+		if (l->flags)
 			bar_type_from_flags(l->flags, &b);
+		else
+			bar_type_from_reg(reg, &b);
 		bar_size(l, &b);
 		if (i == slot) {
 			*ret = b;
