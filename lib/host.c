@@ -10,21 +10,16 @@
 
 static int list_dir(struct vmgpu_ctx *ctx, const char *path, char ***ret, size_t *ret_n)
 {
-	int fd = sysfs_open(ctx, ctx->root_fd, path, O_RDONLY | O_DIRECTORY);
 	char **names = NULL;
 	size_t n = 0;
 	struct dirent *de;
 	DIR *d;
+	int r;
 
 	*ret = NULL;
 	*ret_n = 0;
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return negative_errno();
-	}
+	if ((r = root_opendir(ctx, path, &d)) < 0)
+		return r;
 	while ((de = readdir(d))) {
 		char **nn;
 		if (de->d_name[0] == '.')

@@ -357,18 +357,13 @@ static int link_groups(struct vmgpu_host *host)
 static int scan_devices(struct vmgpu_host *host)
 {
 	struct vmgpu_ctx *ctx = host->ctx;
-	int fd = sysfs_open(ctx, ctx->root_fd, "sys/bus/pci/devices", O_RDONLY | O_DIRECTORY);
 	size_t cap = 0;
 	struct dirent *de;
 	DIR *d;
+	int r;
 
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return negative_errno();
-	}
+	if ((r = root_opendir(ctx, "sys/bus/pci/devices", &d)) < 0)
+		return r;
 	while ((de = readdir(d))) {
 		struct pci_address addr;
 		struct vmgpu_dev *dev;

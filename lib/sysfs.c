@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
@@ -29,6 +30,23 @@ int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags)
 	}
 	fd = openat(dirfd, path, flags | O_CLOEXEC);
 	return fd < 0 ? negative_errno() : fd;
+}
+
+int root_opendir(struct vmgpu_ctx *ctx, const char *path, DIR **ret)
+{
+	int fd = sysfs_open(ctx, ctx->root_fd, path, O_RDONLY | O_DIRECTORY);
+	DIR *d;
+
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		int r = negative_errno();
+		close(fd);
+		return r;
+	}
+	*ret = d;
+	return 0;
 }
 
 /*

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,8 @@ void vmgpu_log(struct vmgpu_ctx *ctx, int priority, const char *file, int line, 
 /* Open PATH below DIRFD without letting ".." or absolute symlinks leave the
  * host root (openat2 RESOLVE_IN_ROOT when DIRFD is the root). */
 int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags);
+/* opendir() of a directory below the host root. */
+int root_opendir(struct vmgpu_ctx *ctx, const char *path, DIR **ret);
 /* Read a text attribute with one read(), NUL-terminated, one trailing
  * newline stripped. -EFBIG when it does not fit BUFSZ-1 bytes. */
 int sysfs_read_str(int dirfd, const char *name, char *buf, size_t bufsz);
