@@ -160,7 +160,6 @@ class Fn:
         self.pm = kw.pop("pm", True)
         self.msi = kw.pop("msi", True)
         self.msix = kw.pop("msix", 0)            # table size, 0 = no MSI-X
-        self.msix_bir = kw.pop("msix_bir", 0)
         self.acs = kw.pop("acs", None)           # (cap, ctrl) or None
         self.aer = kw.pop("aer", True)
         self.dsn = kw.pop("dsn", None)
@@ -177,7 +176,7 @@ class Fn:
         self.parent = None
         self.children = []      # non-VF functions on the secondary bus
         self.sec = self.sub = None
-        self.win = {}           # space -> Req-like window (start/size) for bridges
+        self.win = {}           # bridges: space -> Window (start/size)
         self.sriov = None       # dict for PFs
         self.vfs = []
         self.pf = None
@@ -621,7 +620,7 @@ class Planner:
                 vf = Fn(r, vb, vdev, vfn, m["vendor"], m["vf"], m["cls"], "vf",
                         rev=m["rev"], svid=m["sub"][0], sdid=m["sub"][1],
                         ptype=PT_ENDPOINT, flr=True, pm=False, msi=False,
-                        msix=min(m["msix"], 17), msix_bir=0, ari=True,
+                        msix=min(m["msix"], 17), ari=True,
                         aer=False, driver=drv, link=m["link"])
                 vf.pf, vf.vf_index = pf, i
                 vf.parent = rp

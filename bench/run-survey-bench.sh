@@ -20,9 +20,11 @@
 # both programs do their work on identical input.
 #
 # Environment: VMGPU (binary, default <repo>/build/vmgpu; --vmgpu wins),
-# PYTHON (default python3), TMPDIR (where the throw-away tree goes).
+# PYTHON (default python3), TMPDIR (where the throw-away tree goes),
+# VMGPU_BENCH_METER=python (use the Python meter even if GNU time exists).
 
 set -euo pipefail
+export LC_ALL=C     # '.' as the decimal point for awk and $EPOCHREALTIME
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -73,16 +75,21 @@ case $runs in ''|*[!0-9]*|0) die "--runs must be a positive number" ;; esac
 case $seed in ''|*[!0-9]*) die "--seed must be a number" ;; esac
 
 [ -x "$vmgpu" ] || skip "vmgpu not found at $vmgpu (build it: ninja -C build, or set VMGPU=)"
+# meson passes the target relative to the build directory; the report
+# should name the binary unambiguously.
+vmgpu=$(cd "$(dirname "$vmgpu")" && pwd)/$(basename "$vmgpu")
 lspci=$(command -v lspci) || skip "lspci (pciutils) not installed"
 command -v "$python" >/dev/null || skip "$python not found (needed to generate the tree)"
 
 # ---------------------------------------------------------------- the tree
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmgpu-bench.XXXXXX")
+# shellcheck disable=SC2317  # called from the trap
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 
 if [ -n "$keep" ]; then
-    tree=$keep
+    mkdir -p "$keep"
+    tree=$(cd "$keep" && pwd)
     manifest=$tree/vmgpu-bench-tree.json
     if [ -f "$manifest" ] && "$python" - "$manifest" "$functions" "$seed" <<'EOF'
 import json, sys
@@ -100,7 +107,7 @@ else
     "$python" "$here/gen-host-tree.py" "$tree" --functions "$functions" \
         --seed "$seed" >&2
 fi
-nfunc=$(ls "$tree/sys/bus/pci/devices" | wc -l)
+nfunc=$(find "$tree/sys/bus/pci/devices" -mindepth 1 -maxdepth 1 | wc -l)
 tree_desc=$("$python" - "$tree/vmgpu-bench-tree.json" <<'EOF'
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -120,36 +127,60 @@ lspci_cmd=("$lspci" -vvv -A linux-sysfs -O "sysfs.path=$tree/sys/bus/pci")
 
 # ------------------------------------------------------------- measuring
 # One measurement = wall seconds and peak RSS (KiB) of one run, output to
-# /dev/null.  Wall time comes from the shell's nanosecond clock around the
-# run (so it has ms resolution; time(1)'s %e only has 10 ms), peak RSS from
-# GNU time's %M.  Without GNU time (Debian package "time") a tiny Python
-# wrapper measures both; as it starts exactly one child, RUSAGE_CHILDREN's
-# ru_maxrss is that child's peak.
-if [ -x /usr/bin/time ] && /usr/bin/time -f '%M' -o /dev/null true 2>/dev/null; then
-    meter="GNU time (%M) + shell clock"
+# /dev/null.  Wall time is read from bash's $EPOCHREALTIME around the run
+# (microseconds, no fork; `date` where bash is older than 5), because
+# time(1)'s %e has only 10 ms resolution; peak RSS is GNU time's %M.
+# Without GNU time (Debian package "time") a small Python wrapper measures
+# both (see the caveat there).
+if [ -n "${EPOCHREALTIME:-}" ]; then
+    clock() { REPLY=${EPOCHREALTIME/./}; }
+else
+    clock() { REPLY=$(( $(date +%s%N) / 1000 )); }
+fi
+
+if [ "${VMGPU_BENCH_METER:-}" != python ] && [ -x /usr/bin/time ] &&
+        /usr/bin/time -f '%M' -o /dev/null true 2>/dev/null; then
+    meter="GNU time (%M) + bash clock"
     measure() {   # measure LOG CMD... -> prints "seconds kib rc"
         local log=$1; shift
         local tf=$work/time.out t0 t1 rc=0
-        t0=$(date +%s%N)
+        clock; t0=$REPLY
         /usr/bin/time -f '%M' -o "$tf" "$@" >/dev/null 2>>"$log" || rc=$?
-        t1=$(date +%s%N)
-        # GNU time prefixes "Command exited with non-zero status N" lines.
-        echo "$(( (t1 - t0) / 1000 )) $(tail -n 1 "$tf") $rc" |
-            awk '{ printf "%.6f %d %d\n", $1 / 1e6, $2, $3 }'
+        clock; t1=$REPLY
+        # On failure GNU time adds a "Command exited with ..." line first.
+        awk -v us="$((t1 - t0))" -v rc="$rc" \
+            'END { printf "%.6f %d %d\n", us / 1e6, $1, rc }' "$tf"
     }
 else
-    meter="python resource.getrusage(RUSAGE_CHILDREN)"
-    measure() {
-        local log=$1; shift
-        "$python" - "$log" "$@" <<'EOF'
-import resource, subprocess, sys, time
-log = open(sys.argv[1], "ab")
+    # Python fallback.  The child's peak RSS (wait4's ru_maxrss, the same
+    # figure getrusage(RUSAGE_CHILDREN) gives for a single child) also
+    # counts the pages the forked interpreter held before exec(), so the
+    # value is an upper bound with a floor of the wrapper's own size; -S -I
+    # and plain os.fork() keep that floor low (~7 MiB, against ~1 MiB for
+    # GNU time).  The floor is measured and reported.
+    meter_py() {
+        "$python" -S -I - "$@" <<'EOF'
+import os, sys, time
+log, argv = sys.argv[1], sys.argv[2:]
 t0 = time.perf_counter()
-rc = subprocess.call(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=log)
+pid = os.fork()
+if pid == 0:
+    try:
+        fd = os.open(os.devnull, os.O_RDWR)
+        os.dup2(fd, 0)
+        os.dup2(fd, 1)
+        os.dup2(os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), 2)
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
 dt = time.perf_counter() - t0
-print("%.6f %d %d" % (dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc))
+print("%.6f %d %d" % (dt, ru.ru_maxrss, os.waitstatus_to_exitcode(status)))  # KiB on Linux
 EOF
     }
+    floor=$(meter_py /dev/null true | awk '{ print $2 }')
+    meter="python fork/wait4 ru_maxrss (upper bound: wrapper floor $floor KiB)"
+    measure() { meter_py "$@"; }
 fi
 
 # Warm-up: fills the page cache with the tree and pci.ids for both tools
