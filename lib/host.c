@@ -179,6 +179,8 @@ int host_read_facts(struct vmgpu_host *host)
 	host->allow_unsafe_interrupts = read_allow_unsafe(ctx);
 	host->vfio_pci = read_vfio_pci(host);
 	host->config_limited = read_config_limited(host);
+	for (size_t i = 0; i < host->n_devs && !host->reset_method_supported; i++)
+		host->reset_method_supported = host->devs[i]->reset_method_known;
 	return host_read_framebuffers(host);
 }
 

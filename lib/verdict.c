@@ -163,6 +163,14 @@ static void check_type(struct vmgpu_verdict *v)
 {
 	const struct config_info *ci = &v->dev->cfg;
 	bool display = vmgpu_dev_is_display(v->dev);
+	uint32_t cls = v->dev->class_code >> 8;
+
+	/* Host and ISA/LPC bridges have ordinary headers but are the chipset. */
+	if (cls == 0x0600 || cls == 0x0601) {
+		add_reason(v, "chipset_function", VMGPU_SEVERITY_BLOCKER, NULL,
+			   "%s bridge: part of the chipset, never assignable.", cls == 0x0600 ? "Host" : "ISA/LPC");
+		return;
+	}
 
 	if (!ci->caps_known)
 		return;
@@ -221,6 +229,11 @@ static void check_reset(struct vmgpu_verdict *v)
 		else if (strcmp(dev->reset_method, "bus") == 0 && v->n_companions > 0)
 			add_reason(v, "bus_reset_only", VMGPU_SEVERITY_INFO, NULL,
 				   "Only a secondary bus reset is available; it resets the whole slot, companions included.");
+	} else if (v->host->reset_method_supported) {
+		/* Linux >= 5.15 hides reset_method when there is no method. */
+		add_reason(v, "no_reset", VMGPU_SEVERITY_WARNING,
+			   "Expect the device to keep state across VM restarts; a vendor-reset module or a host reboot may be needed.",
+			   "The kernel has no reset method for this function (no reset_method attribute).");
 	} else if (ci->caps_known && !has_flr && !has_af && (!ci->has_pm || ci->pm_no_soft_reset) &&
 		   !dev->parent) {
 		add_reason(v, "no_reset", VMGPU_SEVERITY_WARNING, NULL,

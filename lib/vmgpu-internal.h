@@ -18,6 +18,10 @@ struct pci_access;
 
 struct vmgpu_ctx {
 	int refcount;
+	/* Tests only: stands in for the kernel's reaction to sysfs writes
+	 * (tests/unit/kernel-sim.c). NULL: real writes. */
+	int (*kernel_write)(struct vmgpu_ctx *ctx, const char *path, const char *value);
+	void *kernel_data;
 	int root_fd;              /* O_PATH|O_DIRECTORY of the host root */
 	char *root;
 	vmgpu_log_fn log_fn;
@@ -204,6 +208,7 @@ struct vmgpu_host {
 	size_t n_fbs;
 	int fbs_known;               /* tristate */
 	bool running_as_root;        /* the root is "/" and we are uid 0 */
+	bool reset_method_supported; /* some function has reset_method: Linux >= 5.15 */
 };
 
 struct vmgpu_dev *host_find_address(const struct vmgpu_host *host, const struct pci_address *addr);
@@ -223,6 +228,11 @@ int parse_iomem(const char *text, void (*cb)(void *userdata, const char *name, u
 /* Reserved regions of an IOMMU group ("direct", "direct-relaxable", "msi", ...).
  * Returns 1 when the group has a non-relaxable direct (RMRR) region. */
 int host_group_has_direct_region(struct vmgpu_host *host, int group, char *desc, size_t descsz);
+
+/* apply.c */
+int sysfs_write(struct vmgpu_ctx *ctx, const char *path, const char *value);
+/* kmod.c */
+int kmod_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
 
 /* names.c */
 int names_lookup(struct vmgpu_ctx *ctx, int kind, uint16_t vendor, uint16_t device,

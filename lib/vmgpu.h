@@ -290,6 +290,112 @@ int vmgpu_verdict_reason(const struct vmgpu_verdict *v, size_t i, struct vmgpu_r
 size_t vmgpu_verdict_n_companions(const struct vmgpu_verdict *v);
 struct vmgpu_dev *vmgpu_verdict_companion(const struct vmgpu_verdict *v, size_t i);
 
+/* ---- plans: ordered, verified, reversible host changes ------------------ */
+
+struct vmgpu_plan;
+
+enum vmgpu_step_kind {
+	VMGPU_STEP_LOAD_MODULE,  /* modprobe VALUE (through libkmod) */
+	VMGPU_STEP_SET_OVERRIDE, /* echo VALUE > PATH (devices/D/driver_override); "" clears it */
+	VMGPU_STEP_UNBIND,       /* echo D > PATH (devices/D/driver/unbind); then no driver */
+	VMGPU_STEP_PROBE,        /* echo D > PATH (bus/pci/drivers_probe); then driver EXPECT */
+	VMGPU_STEP_CHECK_GROUP,  /* VFIO_GROUP_GET_STATUS on PATH (dev/vfio/N): viable */
+	VMGPU_STEP_WRITE_FILE,   /* write VALUE to PATH atomically (udev rule, modules-load) */
+	VMGPU_STEP_REMOVE_FILE,  /* remove PATH */
+};
+
+struct vmgpu_step {
+	enum vmgpu_step_kind kind;
+	struct vmgpu_dev *dev; /* the function it acts on, NULL for host-wide steps */
+	const char *path;      /* below the host root, e.g. "sys/bus/pci/drivers_probe" */
+	const char *value;     /* what is written (or the module to load) */
+	const char *expect;    /* PROBE/UNBIND: the driver expected afterwards, "" for none */
+	const char *summary;   /* one line for people */
+};
+
+enum vmgpu_plan_flags {
+	VMGPU_PLAN_FORCE = 1 << 0,   /* override refusals that are the user's risk */
+	VMGPU_PLAN_PERSIST = 1 << 1, /* assign: also across reboots (udev rule) */
+	VMGPU_PLAN_FOREIGN = 1 << 2, /* release: also devices vmgpu did not assign */
+};
+
+/*
+ * Plan giving DEVS and every other non-bridge function of their IOMMU groups
+ * to vfio-pci: driver_override + unbind + drivers_probe per function, then a
+ * group viability check. Functions already on vfio-pci are left as they are.
+ * Refusals (a disk the host has mounted, the device open by a process, ...)
+ * are recorded in the plan, not returned as errors.
+ */
+int vmgpu_plan_assign(struct vmgpu_host *host, struct vmgpu_dev *const *devs, size_t n, unsigned flags,
+		      struct vmgpu_plan **ret_plan);
+/*
+ * Plan giving DEVS (and their group companions that vmgpu assigned) back to
+ * the drivers they had before vmgpu assign, as recorded in the state file.
+ */
+int vmgpu_plan_release(struct vmgpu_host *host, struct vmgpu_dev *const *devs, size_t n, unsigned flags,
+		       struct vmgpu_plan **ret_plan);
+struct vmgpu_plan *vmgpu_plan_unref(struct vmgpu_plan *plan);
+
+size_t vmgpu_plan_n_steps(const struct vmgpu_plan *plan);
+int vmgpu_plan_step(const struct vmgpu_plan *plan, size_t i, struct vmgpu_step *ret_step);
+/* The functions the plan changes, in order. */
+size_t vmgpu_plan_n_devices(const struct vmgpu_plan *plan);
+struct vmgpu_dev *vmgpu_plan_device(const struct vmgpu_plan *plan, size_t i);
+
+/* Why the plan must not run. A refusal with forced set was overridden by
+ * VMGPU_PLAN_FORCE and does not block. */
+size_t vmgpu_plan_n_refusals(const struct vmgpu_plan *plan);
+int vmgpu_plan_refusal(const struct vmgpu_plan *plan, size_t i, struct vmgpu_reason *ret_reason,
+		       bool *ret_forced);
+/* True when an unforced refusal stands. */
+bool vmgpu_plan_refused(const struct vmgpu_plan *plan);
+
+/* Called after each step with its index and result (0 or -errno). */
+typedef void (*vmgpu_progress_fn)(void *userdata, size_t i, size_t n, const struct vmgpu_step *step,
+				  int result);
+
+/*
+ * Run the plan: take the lock (var/lib/vmgpu/lock), finish any interrupted
+ * plan first (see vmgpu_recover), record the prior state of every function
+ * in the journal (var/lib/vmgpu/journal, written crash-safely), then do each
+ * step, checking its precondition before and its effect after. On failure,
+ * every function is put back the way the journal recorded it.
+ * Returns -EPERM when refused, -ENODEV when a function vanished, -ESTALE when
+ * the host changed since it was read (plan again from a new scan), other
+ * -errno on failure; vmgpu_plan_error() then says what happened, step by step.
+ */
+int vmgpu_plan_apply(struct vmgpu_plan *plan, vmgpu_progress_fn progress, void *userdata);
+/* What went wrong in the last apply, NULL if nothing did. */
+const char *vmgpu_plan_error(const struct vmgpu_plan *plan);
+
+/*
+ * Finish an interrupted plan: put every function recorded in the journal
+ * back to its prior state (FINISH false) or to the plan's end state (FINISH
+ * true), verify, and remove the journal. *ret_recovered is false when there
+ * was nothing to do. *ret_report (malloc'ed, may be NULL) says what was done.
+ */
+int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_recovered, char **ret_report);
+
+/* ---- what vmgpu has assigned (var/lib/vmgpu/assigned) ------------------- */
+
+struct vmgpu_assignment {
+	const char *address;
+	const char *driver;    /* driver before assign, "" if none */
+	const char *override;  /* driver_override before assign, "" if none */
+	uint16_t vendor, device;
+	int iommu_group;
+	int64_t since;         /* seconds since the epoch */
+	bool persist;
+};
+
+struct vmgpu_state;
+int vmgpu_state_read(struct vmgpu_ctx *ctx, struct vmgpu_state **ret_state);
+struct vmgpu_state *vmgpu_state_unref(struct vmgpu_state *state);
+size_t vmgpu_state_n(const struct vmgpu_state *state);
+int vmgpu_state_get(const struct vmgpu_state *state, size_t i, struct vmgpu_assignment *ret);
+/* An interrupted plan is waiting in the journal. */
+bool vmgpu_state_interrupted(const struct vmgpu_state *state);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,10 @@
 
 static const struct tool_cmd commands[] = {
 	{ "survey", cmd_survey, "Tell whether each GPU can go to a VM, what must come with it, and the MMIO it needs" },
+	{ "assign", cmd_assign, "Take a GPU and its IOMMU group from the host drivers and give it to vfio-pci" },
+	{ "release", cmd_release, "Give an assigned GPU back to the drivers it had before" },
+	{ "status", cmd_status, "Show what vmgpu has assigned and whether the host still matches" },
+	{ "recover", cmd_recover, "Roll back (or --finish) an interrupted assign or release" },
 };
 
 void tool_error(const char *fmt, ...)
@@ -104,7 +108,8 @@ static void usage(FILE *f)
 		   "  -v, --verbose      log what is read and skipped\n"
 		   "  -h, --help         show this help (or COMMAND --help)\n"
 		   "      --version      show the version\n\n"
-		   "Exit status: 0 ok, 1 usage error, 2 failure (host unreadable, device not found).\n"
+		   "Exit status: 0 ok, 1 usage error, 2 failure (host unreadable, device not found),\n"
+		   "3 refused as unsafe (nothing changed).\n"
 		   "See vmgpu(8).\n");
 }
 

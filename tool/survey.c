@@ -65,27 +65,6 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, struct surv
 	return 0;
 }
 
-/* Validate the syntax of every DEVICE before touching the host. */
-static int check_device_syntax(const struct survey_args *a)
-{
-	for (size_t i = 0; i < a->n_devices; i++) {
-		const char *s = a->devices[i];
-		uint32_t dom;
-		uint8_t b, d, f;
-
-		if (vmgpu_parse_address(s, &dom, &b, &d, &f) == 0 || strncmp(s, "PCIROOT(", 8) == 0)
-			continue;
-		if (strchr(s, '/') && !strstr(s, "..")) {
-			const char *last = strrchr(s, '/') + 1;
-			if (vmgpu_parse_address(last, &dom, &b, &d, &f) == 0)
-				continue;
-		}
-		tool_error("'%s' is not a PCI address (DDDD:BB:DD.F), topology path or location path", s);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static struct survey_item *find_item(struct survey_report *r, struct vmgpu_dev *dev)
 {
 	for (size_t i = 0; i < r->n_items; i++)
@@ -180,12 +159,9 @@ static int select_items(struct survey_report *r, const struct survey_args *a)
 
 	for (size_t i = 0; i < a->n_devices; i++) {
 		struct vmgpu_dev *dev;
-		k = vmgpu_host_lookup(r->host, a->devices[i], &dev);
-		if (k == -ENODEV) {
-			tool_error("no PCI device %s under %s", a->devices[i], vmgpu_ctx_root(r->ctx));
-			return k;
-		}
-		if (k < 0 || (k = add_item(r, dev, true, false)) < 0)
+		if (tool_lookup(r->host, r->ctx, a->devices[i], &dev) < 0)
+			return -ENODEV; /* said already */
+		if ((k = add_item(r, dev, true, false)) < 0)
 			return k;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -246,17 +222,12 @@ int cmd_survey(struct tool_opts *opts, int argc, char **argv)
 
 	if (k != 0)
 		return k > 0 ? EXIT_OK : EXIT_USAGE;
-	if (check_device_syntax(&a) < 0)
+	if (tool_check_device_syntax(a.devices, a.n_devices) < 0)
 		return EXIT_USAGE;
 	r.ctx = tool_open_root(opts);
 	if (!r.ctx)
 		return EXIT_FAILED;
-	k = vmgpu_host_scan(r.ctx, &r.host);
-	if (k < 0) {
-		if (k == -ENOENT)
-			tool_error("%s has no sys/bus/pci/devices: not a Linux host root", vmgpu_ctx_root(r.ctx));
-		else
-			tool_error("cannot read PCI devices under %s: %s", vmgpu_ctx_root(r.ctx), strerror(-k));
+	if (tool_scan(r.ctx, &r.host) < 0) {
 		report_free(&r);
 		return EXIT_FAILED;
 	}

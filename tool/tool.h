@@ -10,6 +10,7 @@
 #define EXIT_OK 0
 #define EXIT_USAGE 1  /* bad option, malformed argument */
 #define EXIT_FAILED 2 /* host unreadable, device not found, operation failed */
+#define EXIT_REFUSED 3 /* refused as unsafe: nothing was changed */
 
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
@@ -50,6 +51,21 @@ struct vmgpu_ctx *tool_open_root(const struct tool_opts *opts);
 bool tool_use_color(const struct tool_opts *opts, FILE *f);
 
 int cmd_survey(struct tool_opts *opts, int argc, char **argv);
+int cmd_assign(struct tool_opts *opts, int argc, char **argv);
+int cmd_release(struct tool_opts *opts, int argc, char **argv);
+int cmd_recover(struct tool_opts *opts, int argc, char **argv);
+int cmd_status(struct tool_opts *opts, int argc, char **argv);
+
+/* common.c */
+int tool_check_device_syntax(char *const *devices, size_t n);
+int tool_scan(struct vmgpu_ctx *ctx, struct vmgpu_host **ret);
+int tool_lookup(struct vmgpu_host *host, struct vmgpu_ctx *ctx, const char *spec, struct vmgpu_dev **ret);
+
+/* render-plan.c */
+void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s);
+int render_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run);
+int render_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
+		     const char *error, bool pretty);
 
 /* ---- the survey report: one model, several renderers ---- */
 

@@ -20,6 +20,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 GDIR=${VMGPU_GUEST_DIR:-$REPO/build/guest}
 FIX=$REPO/tests/fixtures
 ALL="qemu-q35-gpu-audio qemu-q35-shared-group qemu-q35-sriov"
+# shellcheck disable=SC2086
 [ $# -gt 0 ] || set -- $ALL
 
 SHARED_Q="-device pcie-pci-bridge,id=br1,bus=pcie.0,addr=0x9 -device edu,id=edu1,bus=br1,addr=1 -device edu,id=edu2,bus=br1,addr=2 -device bochs-display,id=disp2,bus=br1,addr=3"
@@ -83,8 +84,8 @@ for name in "$@"; do
         echo "IOMMU groups:"
         for g in $(ls "$FIX/$name/sys/kernel/iommu_groups" | sort -n); do
             printf '  %-3s' "$g"
-            for d in $(ls "$FIX/$name/sys/kernel/iommu_groups/$g/devices"); do
-                l=$FIX/$name/sys/bus/pci/devices/$d
+            for l in "$FIX/$name/sys/kernel/iommu_groups/$g/devices"/*; do
+                d=${l##*/}
                 drv=-; [ -L "$l/driver" ] && drv=$(basename "$(readlink "$l/driver")")
                 printf ' %s [%s:%s %s] %s;' "${d#0000:}" "$(cut -c3- "$l/vendor")" "$(cut -c3- "$l/device")" \
                     "$(cut -c3-6 "$l/class")" "$drv"

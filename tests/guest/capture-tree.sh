@@ -25,8 +25,9 @@
 #                                  available_instances,device_api,description,
 #                                  devices/*}, sys/bus/mdev/devices/* and each
 #                                  mdev's driver, iommu_group, mdev_type links
-#   sys/module/<m>/                for the modules the drivers point at (with
-#                                  parameters/ for the VFIO and KVM modules)
+#   sys/module/<m>/                for the modules the drivers point at:
+#                                  initstate (loadable ones), parameters/ for
+#                                  the VFIO and KVM modules and built-in ones
 #   proc/{cmdline,iomem,interrupts,modules,version,sys/kernel/osrelease}
 #   dev/vfio/*                     EMPTY REGULAR FILES standing for the
 #                                  character devices (git cannot hold nodes)
@@ -49,8 +50,7 @@ ATTRS="vendor device subsystem_vendor subsystem_device class revision irq
   current_link_speed current_link_width max_link_speed max_link_width
   secondary_bus_number subordinate_bus_number label index acpi_index uevent"
 LINKS="driver iommu_group iommu subsystem physfn"
-PARAM_MODULES="vfio vfio_pci vfio_pci_core vfio_iommu_type1 vfio_virqfd mdev
-  pci_stub kvm kvm_amd kvm_intel"
+PARAM_MODULES="vfio vfio_pci vfio_pci_core vfio_iommu_type1 vfio_virqfd mdev pci_stub kvm kvm_amd kvm_intel"
 
 NFILES=0 NLINKS=0 LASTDIR=""
 # mkd DIR: mkdir -p DEST/DIR, remembering the last one (saves forks: TCG)
@@ -81,10 +81,14 @@ stub() {
 cpmod() {
     [ -d "/sys/module/$1" ] || return 0
     mkdir -p "$DEST/sys/module/$1"
-    case " $(echo $PARAM_MODULES) " in
-        *" $1 "*) for p in /sys/module/"$1"/parameters/*; do cpf "$p"; done
-                  cpf "/sys/module/$1/initstate" ;;
+    cpf "/sys/module/$1/initstate"              # "live"; absent when built in
+    case " $PARAM_MODULES " in
+        *" $1 "*) ;;
+        *) [ -z "$(ls "$DEST/sys/module/$1")" ] || return 0 ;;
     esac
+    # (built-in modules without initstate: parameters keep the directory
+    # non-empty, which git needs to keep it)
+    for p in /sys/module/"$1"/parameters/*; do cpf "$p"; done
 }
 
 # ---- PCI functions
@@ -154,7 +158,10 @@ done
 for d in /sys/bus/mdev/drivers/*; do
     [ -d "$d" ] || continue
     mkdir -p "$DEST$d"
-    for e in "$d"/*; do [ -L "$e" ] && [ "${e##*/}" != module ] && cpl "$e"; done
+    for e in "$d"/*; do
+        if [ -L "$e" ]; then [ "${e##*/}" = module ] || cpl "$e"
+        else case ${e##*/} in bind|unbind) stub "$e" ;; esac; fi
+    done
 done
 
 # ---- modules, proc, dev
@@ -165,6 +172,8 @@ for f in modules.dep modules.builtin; do cpf "/lib/modules/$(uname -r)/$f"; done
 
 # ---- every copied link must resolve inside DEST
 bad=0
+# (sysfs names hold no blanks; a while-read loop would lose $bad in a subshell)
+# shellcheck disable=SC2044
 for l in $(find "$DEST" -type l); do
     t=$(readlink -f "$l")
     case $t in

@@ -4,7 +4,8 @@
 #   - lspci -vvv -nn -A linux-sysfs -O sysfs.path=DIR/sys/bus/pci reads it
 #     without errors and lists every function of sys/bus/pci/devices, with
 #     its IOMMU group and bound driver
-#   - every symlink resolves to something inside DIR
+#   - every symlink resolves to something inside DIR; no empty directories
+#     (git would not keep them)
 #   - the proc files and the per-function basics are there
 #   - DIR is smaller than 1 MiB
 # Exit status: number of trees with problems; 77 when lspci is missing.
@@ -57,6 +58,10 @@ for dir in "$@"; do
         t=$(realpath -e "$l" 2>/dev/null) || { problem "dangling link ${l#"$root"/} -> $(readlink "$l")"; continue; }
         case $t in "$root"/*) ;; *) problem "link leaves the tree: ${l#"$root"/} -> $(readlink "$l")" ;; esac
     done < <(find "$root" -type l -print0)
+
+    while IFS= read -r -d '' d; do
+        problem "empty directory ${d#"$root"/} (git would drop it)"
+    done < <(find "$root" -type d -empty -print0)
 
     for f in proc/cmdline proc/iomem proc/interrupts proc/sys/kernel/osrelease; do
         [ -s "$root/$f" ] || problem "no $f"

@@ -102,8 +102,9 @@ apt_install() {   # apt_install PKG...  (returns non-zero when it cannot)
 }
 pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 
-command -v apt-get > /dev/null && command -v dpkg-deb > /dev/null ||
+if ! command -v apt-get > /dev/null || ! command -v dpkg-deb > /dev/null; then
     skip "needs a Debian host (apt-get, dpkg-deb); run in a debian:bookworm container"
+fi
 
 # package:command pairs; a command found on PATH counts as installed.
 HOST_TOOLS="qemu-system-x86:qemu-system-x86_64 cpio:cpio kmod:depmod xz-utils:xz pciutils:lspci"
@@ -289,6 +290,9 @@ VMLINUZ=$GDIR/vmlinuz
 INITRAMFS=$GDIR/initramfs.cpio
 MDEV=${HAVE_MDEV:-0}
 EOF
-cmp -s "$GDIR/guest.env.tmp" "$GDIR/guest.env" 2>/dev/null &&
-    rm "$GDIR/guest.env.tmp" || mv "$GDIR/guest.env.tmp" "$GDIR/guest.env"
+if cmp -s "$GDIR/guest.env.tmp" "$GDIR/guest.env" 2>/dev/null; then
+    rm "$GDIR/guest.env.tmp"
+else
+    mv "$GDIR/guest.env.tmp" "$GDIR/guest.env"
+fi
 say "ready in $(elapsed)s: $GDIR (kernel $KVER${HAVE_MDEV:+, mdev samples})"

@@ -140,6 +140,7 @@ APPEND="console=ttyS0,115200 intel_iommu=on panic=-1 loglevel=4 rdinit=/init"
 [ -n "$INTERACTIVE" ] && APPEND="$APPEND vmgpu.shell"
 APPEND="$APPEND$KARGS"
 
+# shellcheck disable=SC2054
 DEVICES=(
     -device intel-iommu,intremap=on,caching-mode=on
     -audiodev none,id=snd0

@@ -410,3 +410,37 @@ void fx_host_iommu(struct fx *fx)
 		"kernel/drivers/vfio/pci/vfio-pci.ko: kernel/drivers/vfio/pci/vfio-pci-core.ko\n");
 	fx_file(fx, "proc/iomem", "00000000-00000fff : Reserved\n");
 }
+
+void fx_symlink(struct fx *fx, const char *relpath, const char *target)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", fx->root, relpath);
+	symlink_rel(target, path);
+}
+
+void fx_class_dev(struct fx *fx, const char *addr, const char *sub, const char *class_name, const char *dev)
+{
+	struct fx_devrec *d = find(fx, addr);
+	char rel[700], up[256], target[1024], path[2048];
+	const char *name = strrchr(sub, '/') ? strrchr(sub, '/') + 1 : sub;
+
+	snprintf(rel, sizeof(rel), "sys/devices/%s/%s", d->path, sub);
+	snprintf(path, sizeof(path), "%s/%s", fx->root, rel);
+	mkdirs(path);
+	updirs(rel, up, sizeof(up));
+	snprintf(target, sizeof(target), "%ssys/class/%s", up, class_name);
+	snprintf(path, sizeof(path), "%s/%s/subsystem", fx->root, rel);
+	symlink_rel(target, path);
+	snprintf(path, sizeof(path), "%s/sys/class/%s", fx->root, class_name);
+	mkdirs(path);
+	if (!dev)
+		return;
+	snprintf(target, sizeof(target), "%s\n", dev);
+	snprintf(path, sizeof(path), "%s/%s/dev", fx->root, rel);
+	write_file(path, target, strlen(target));
+	/* sys/class/<class>/<name> -> the device, as the kernel links it */
+	snprintf(target, sizeof(target), "../../devices/%s/%s", d->path, sub);
+	snprintf(path, sizeof(path), "%s/sys/class/%s/%s", fx->root, class_name, name);
+	symlink_rel(target, path);
+}

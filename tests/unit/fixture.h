@@ -52,6 +52,12 @@ void fx_attr(struct fx *fx, const char *addr, const char *name, const char *valu
 /* Any file below the root (proc/iomem, sys/class/iommu/dmar0/...). */
 void fx_file(struct fx *fx, const char *relpath, const char *content);
 void fx_mkdir(struct fx *fx, const char *relpath);
+/* A symlink below the root (TARGET as given, usually relative). */
+void fx_symlink(struct fx *fx, const char *relpath, const char *target);
+/* A class device below function ADDR: SUB is its path there ("drm/card0",
+ * "nvme/nvme0/nvme0n1"), CLASS its subsystem ("drm", "block", "net"), DEV
+ * its "maj:min" or NULL. */
+void fx_class_dev(struct fx *fx, const char *addr, const char *sub, const char *class_name, const char *dev);
 /* Write every device's resource file; call once when the tree is complete. */
 void fx_finish(struct fx *fx);
 

@@ -305,6 +305,59 @@ static void s_garbage(struct fx *fx)
 	fx_file(fx, "sys/bus/pci/devices/not-an-address", "x");
 }
 
+/* The GPU shares its group with an NVMe disk holding the root filesystem. */
+static void s_disk_in_group(struct fx *fx)
+{
+	struct fx_cfg c;
+
+	fx_host_iommu(fx);
+	root_port(fx, "0000:00:1c.0", 7);
+	gpu(fx, "0000:02:00.0", "0000:00:1c.0", 7, &nvidia, 0xc0000000ULL);
+	fx_cfg_init(&c, 0x144d, 0xa808, 0x010802, 0x00);
+	fx_cfg_msix(&c, 33);
+	fx_cfg_pcie(&c, PCIE_EP, true);
+	fx_dev(fx, "0000:03:00.0", "0000:00:1c.0", &c);
+	fx_bar(fx, "0000:03:00.0", 0, 0xf7200000, 16384, false, true, false);
+	fx_driver(fx, "0000:03:00.0", "nvme");
+	fx_group(fx, "0000:03:00.0", 7);
+	fx_class_dev(fx, "0000:03:00.0", "nvme/nvme0", "nvme", "241:0");
+	fx_class_dev(fx, "0000:03:00.0", "nvme/nvme0/nvme0n1", "block", "259:0");
+	fx_class_dev(fx, "0000:03:00.0", "nvme/nvme0/nvme0n1/nvme0n1p2", "block", "259:2");
+	fx_file(fx, "proc/self/mountinfo",
+		"22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw\n"
+		"23 22 0:21 / /proc rw - proc proc rw\n");
+}
+
+/* The GPU's node is open by the display server. */
+static void s_gpu_open(struct fx *fx)
+{
+	s_gpu_audio(fx);
+	fx_class_dev(fx, "0000:01:00.0", "drm/card0", "drm", "226:0");
+	fx_class_dev(fx, "0000:01:00.0", "drm/renderD128", "drm", "226:128");
+	fx_mkdir(fx, "proc/4242/fd");
+	fx_symlink(fx, "proc/4242/fd/7", "/dev/dri/card0");
+	fx_symlink(fx, "proc/4242/fd/8", "/dev/null");
+	fx_file(fx, "proc/4242/comm", "Xorg\n");
+}
+
+/* The group holds the NIC with the default route. */
+static void s_nic_in_group(struct fx *fx)
+{
+	struct fx_cfg c;
+
+	s_gpu_audio(fx);
+	fx_cfg_init(&c, 0x8086, 0x15f3, 0x020000, 0x00);
+	fx_cfg_msix(&c, 8);
+	fx_cfg_pcie(&c, PCIE_EP, true);
+	fx_dev(fx, "0000:01:00.2", "0000:00:01.0", &c);
+	fx_driver(fx, "0000:01:00.2", "igc");
+	fx_group(fx, "0000:01:00.2", 2);
+	fx_class_dev(fx, "0000:01:00.2", "net/enp1s0f2", "net", NULL);
+	fx_file(fx, "proc/net/route",
+		"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+		"enp1s0f2\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n");
+}
+
 const struct fx_scenario fx_scenarios[] = {
 	{ "gpu-alone", "a GPU alone in its IOMMU group", s_gpu_alone, "0000:01:00.0", "ready", "host_driver", "no_reset" },
 	{ "gpu-audio", "GPU + HDMI audio sharing a group", s_gpu_audio, "0000:01:00.0", "ready_with_companions", "", "group_spans_slots" },
@@ -327,6 +380,9 @@ const struct fx_scenario fx_scenarios[] = {
 	{ "large-bar", "two 32 GiB-BAR GPUs", s_large_bar, "0000:01:00.0", "ready", "", "rebar_full" },
 	{ "not-endpoint", "root complex event collector", s_not_endpoint, "0000:00:07.0", "blocked", "not_endpoint", "" },
 	{ "garbage", "malformed attribute files", s_garbage, "0000:01:00.1", "ready_with_companions", "", "" },
+	{ "disk-in-group", "group shared with the mounted root NVMe", s_disk_in_group, "0000:02:00.0", "blocked", "group_shared_with_host", "" },
+	{ "gpu-open", "GPU node open by Xorg", s_gpu_open, "0000:01:00.0", "ready_with_companions", "", "" },
+	{ "nic-in-group", "group holds the NIC with the default route", s_nic_in_group, "0000:01:00.0", "blocked", "group_shared_with_host", "" },
 };
 const size_t fx_n_scenarios = sizeof(fx_scenarios) / sizeof(fx_scenarios[0]);
 

@@ -161,6 +161,53 @@ static void t_config64_unknown(void)
 	fx_free(fx);
 }
 
+/* Trees captured from a real kernel in the test guest (tests/guest). */
+static void t_captured(void)
+{
+	struct {
+		const char *tree, *dev, *verdict, *code;
+		size_t companions;
+	} cases[] = {
+		{ "qemu-q35-gpu-audio", "0000:01:00.0", "ready_with_companions", "boot_display", 1 },
+		{ "qemu-q35-gpu-audio", "0000:03:00.0", "ready", "host_driver", 0 },
+		{ "qemu-q35-shared-group", "0000:06:03.0", "ready_with_companions", "group_spans_slots", 2 },
+		{ "qemu-q35-shared-group", "0000:00:1f.0", "blocked", "chipset_function", 2 },
+		{ "qemu-q35-sriov", "0000:04:00.0", "ready", "host_driver", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char root[512];
+		struct vmgpu_ctx *ctx = NULL;
+		struct vmgpu_host *host = NULL;
+		struct vmgpu_dev *d = NULL;
+		struct vmgpu_verdict *v = NULL;
+
+		snprintf(root, sizeof(root), "%s/%s", FIXTURES_DIR, cases[i].tree);
+		CHECK_EQ_INT(vmgpu_ctx_new(root, &ctx), 0);
+		CHECK_EQ_INT(vmgpu_host_scan(ctx, &host), 0);
+		CHECK_EQ_INT(vmgpu_host_fact(host, VMGPU_HOST_IOMMU), VMGPU_YES);
+		CHECK_EQ_INT(vmgpu_host_fact(host, VMGPU_HOST_INTERRUPT_REMAPPING), VMGPU_YES);
+		CHECK_EQ_INT(vmgpu_host_lookup(host, cases[i].dev, &d), 0);
+		if (d && vmgpu_dev_judge(host, d, &v) == 0) {
+			CHECK_EQ_STR(vmgpu_verdict_kind_name(vmgpu_verdict_kind(v)), cases[i].verdict);
+			CHECK(has_code(v, cases[i].code, strlen(cases[i].code)));
+			CHECK_EQ_INT(vmgpu_verdict_n_companions(v), cases[i].companions);
+		} else {
+			CHECK(!"judged");
+		}
+		if (d && strcmp(cases[i].tree, "qemu-q35-sriov") == 0) {
+			int64_t total, num;
+			CHECK_EQ_INT(vmgpu_dev_int(d, VMGPU_INT_SRIOV_TOTAL_VFS, &total), 0);
+			CHECK_EQ_INT(total, 4);
+			CHECK_EQ_INT(vmgpu_dev_int(d, VMGPU_INT_SRIOV_NUM_VFS, &num), 0);
+			CHECK_EQ_INT(num, 4);
+		}
+		vmgpu_verdict_unref(v);
+		vmgpu_host_unref(host);
+		vmgpu_ctx_unref(ctx);
+	}
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -173,6 +220,7 @@ int main(void)
 		{ "all-ones", t_all_ones }, { "large-bar", t_large_bar }, { "not-endpoint", t_not_ep },
 		{ "garbage", t_garbage }, { "companions and lookup", t_companions },
 		{ "config-64 unknowns", t_config64_unknown },
+		{ "trees captured from a real kernel", t_captured },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -20,7 +20,7 @@ check "01:00.0 is the VGA 1234:1111" test "$(ids 0000:01:00.0)" = 0x1234:0x1111:
 check "01:00.1 is the HDA 8086:293e" test "$(ids 0000:01:00.1)" = 0x8086:0x293e:0x040300
 check "VGA and HDA share a group" test "$(group 0000:01:00.0)" = "$(group 0000:01:00.1)"
 check "VGA is the boot VGA" test "$(cat $SYS/0000:01:00.0/boot_vga)" = 1
-check "02:00.0 bochs-display alone in its group" test "$(ls /sys/kernel/iommu_groups/$(group 0000:02:00.0)/devices)" = 0000:02:00.0
+check "02:00.0 bochs-display alone in its group" test "$(ls "/sys/kernel/iommu_groups/$(group 0000:02:00.0)/devices")" = 0000:02:00.0
 check "drivers: bochs-drm, snd_hda_intel, virtio-pci, nvme, none" \
     test "$(drv 0000:01:00.0) $(drv 0000:01:00.1) $(drv 0000:03:00.0) $(drv 0000:04:00.0) $(drv 0000:05:00.0)" = \
          "bochs-drm snd_hda_intel virtio-pci nvme "

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The two files vmgpu keeps under <root>/var/lib/vmgpu/:
+ *
+ *   assigned   what vmgpu has given to vfio-pci, and what each function had
+ *              before, so that release restores exactly that:
+ *                # vmgpu assigned v1
+ *                device 0000:01:00.0 vendor=10de device=2204 group=2 driver=nouveau override=- since=1763679000 persist=0
+ *   journal    a plan being applied: the prior and the target state of every
+ *              function it touches, and how many steps are done. It exists
+ *              only while a plan runs or after one was interrupted:
+ *                # vmgpu journal v1
+ *                op assign
+ *                persist 0
+ *                device 0000:01:00.0 vendor=10de device=2204 group=2 driver=nouveau override=- target_driver=vfio-pci target_override=vfio-pci
+ *                done 3
+ *
+ * Values never contain spaces; "-" stands for empty. Both are written
+ * crash-safely (temporary file, fsync, rename, fsync of the directory) and
+ * parsed strictly: a file vmgpu cannot read back is an error, never a guess.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "journal.h"
+
+#define STATE_DIR "var/lib/vmgpu"
+
+static bool valid_word(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '-' || c == '.' || c == ':'))
+			return false;
+	}
+	return n > 0;
+}
+
+static int copy_word(char *dst, size_t dstsz, const char *src, size_t n)
+{
+	if (n >= dstsz || !valid_word(src, n))
+		return -EINVAL;
+	if (n == 1 && src[0] == '-')
+		n = 0;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int parse_kv(struct jdev *d, const char *key, size_t kl, const char *val, size_t vl)
+{
+	char buf[64];
+	uint64_t u;
+	int i;
+
+#define KEY(k) (kl == strlen(k) && strncmp(key, k, kl) == 0)
+	if (KEY("driver"))
+		return copy_word(d->driver, sizeof(d->driver), val, vl);
+	if (KEY("override"))
+		return copy_word(d->override, sizeof(d->override), val, vl);
+	if (KEY("target_driver"))
+		return copy_word(d->target_driver, sizeof(d->target_driver), val, vl);
+	if (KEY("target_override"))
+		return copy_word(d->target_override, sizeof(d->target_override), val, vl);
+	if (copy_word(buf, sizeof(buf), val, vl) < 0)
+		return -EINVAL;
+	if (KEY("vendor") || KEY("device")) {
+		if (parse_u64(buf, 16, &u) < 0 || u > 0xffff)
+			return -EINVAL;
+		if (KEY("vendor"))
+			d->vendor = (uint16_t)u;
+		else
+			d->device = (uint16_t)u;
+		return 0;
+	}
+	if (KEY("group"))
+		return parse_int(buf, 10, &d->group);
+	if (KEY("since"))
+		return parse_u64(buf, 10, &u) < 0 || u > INT64_MAX ? -EINVAL : (d->since = (int64_t)u, 0);
+	if (KEY("persist")) {
+		if (parse_int(buf, 10, &i) < 0 || (i != 0 && i != 1))
+			return -EINVAL;
+		d->persist = i;
+		return 0;
+	}
+#undef KEY
+	return 0; /* unknown keys: written by a newer vmgpu, ignored */
+}
+
+/* "device ADDR k=v k=v ..." (the leading "device " already consumed). */
+static int parse_device(const char *p, struct jdev *d)
+{
+	size_t n = strcspn(p, " ");
+	struct pci_address a;
+	char addr[PCI_ADDRESS_MAX];
+
+	memset(d, 0, sizeof(*d));
+	d->group = -1;
+	if (n >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, p, n);
+	addr[n] = '\0';
+	if (parse_sysfs_address(addr, &a) < 0)
+		return -EINVAL;
+	format_pci_address(&a, d->address);
+	p += n;
+	while (*p == ' ') {
+		const char *kv = ++p, *eq;
+		n = strcspn(kv, " ");
+		eq = memchr(kv, '=', n);
+		if (!eq || parse_kv(d, kv, (size_t)(eq - kv), eq + 1, n - (size_t)(eq - kv) - 1) < 0)
+			return -EINVAL;
+		p = kv + n;
+	}
+	return *p ? -EINVAL : 0;
+}
+
+static int add_dev(struct jdev **devs, size_t *n, const struct jdev *d)
+{
+	struct jdev *nd = realloc(*devs, (*n + 1) * sizeof(*nd));
+
+	if (!nd)
+		return -ENOMEM;
+	nd[(*n)++] = *d;
+	*devs = nd;
+	return 0;
+}
+
+/* Split TEXT into lines, skip comments and blanks, call LINE for each. */
+static int each_line(const char *text, int (*line)(void *ud, const char *l), void *ud)
+{
+	char buf[1024];
+
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		int r;
+
+		if (n >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		p = nl ? nl + 1 : NULL;
+		if (n == 0 || buf[0] == '#')
+			continue;
+		if ((r = line(ud, buf)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int state_line(void *ud, const char *l)
+{
+	struct jstate *s = ud;
+	struct jdev d;
+
+	if (strncmp(l, "device ", 7) != 0 || parse_device(l + 7, &d) < 0)
+		return -EINVAL;
+	return add_dev(&s->devs, &s->n, &d);
+}
+
+int state_parse(const char *text, struct jstate *ret)
+{
+	struct jstate s = { 0 };
+	int r = each_line(text, state_line, &s);
+
+	if (r < 0) {
+		free(s.devs);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+static int journal_line(void *ud, const char *l)
+{
+	struct journal *j = ud;
+	struct jdev d;
+
+	if (strncmp(l, "device ", 7) == 0) {
+		if (parse_device(l + 7, &d) < 0)
+			return -EINVAL;
+		return add_dev(&j->devs, &j->n, &d);
+	}
+	if (strcmp(l, "op assign") == 0)
+		j->op = JOURNAL_ASSIGN;
+	else if (strcmp(l, "op release") == 0)
+		j->op = JOURNAL_RELEASE;
+	else if (strncmp(l, "persist ", 8) == 0)
+		return parse_int(l + 8, 10, &j->persist);
+	else if (strncmp(l, "done ", 5) == 0)
+		return parse_int(l + 5, 10, &j->done);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int journal_parse(const char *text, struct journal *ret)
+{
+	struct journal j = { .op = JOURNAL_NONE };
+	int r = each_line(text, journal_line, &j);
+
+	if (r == 0 && (j.op == JOURNAL_NONE || j.done < 0 || j.persist < 0 || j.persist > 1))
+		r = -EINVAL;
+	if (r < 0) {
+		free(j.devs);
+		return r;
+	}
+	*ret = j;
+	return 0;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static void format_device(FILE *f, const struct jdev *d, bool journal)
+{
+	fprintf(f, "device %s vendor=%04x device=%04x group=%d driver=%s override=%s", d->address, d->vendor,
+		d->device, d->group, or_dash(d->driver), or_dash(d->override));
+	if (journal)
+		fprintf(f, " target_driver=%s target_override=%s", or_dash(d->target_driver),
+			or_dash(d->target_override));
+	else
+		fprintf(f, " since=%lld persist=%d", (long long)d->since, d->persist ? 1 : 0);
+	fputc('\n', f);
+}
+
+char *journal_format(const struct journal *j)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "# vmgpu journal v1\nop %s\npersist %d\n", j->op == JOURNAL_ASSIGN ? "assign" : "release",
+		j->persist);
+	for (size_t i = 0; i < j->n; i++)
+		format_device(f, &j->devs[i], true);
+	fprintf(f, "done %d\n", j->done);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+char *state_format(const struct jstate *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fputs("# vmgpu assigned v1: what vmgpu gave to vfio-pci and what each function had before\n", f);
+	for (size_t i = 0; i < s->n; i++)
+		format_device(f, &s->devs[i], false);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* <root>/var/lib/vmgpu, created when CREATE. */
+int state_dir_open(struct vmgpu_ctx *ctx, bool create)
+{
+	int fd = sysfs_open(ctx, ctx->root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY);
+
+	if (fd >= 0 || fd != -ENOENT || !create)
+		return fd;
+	const char *parts[] = { "var", "var/lib", STATE_DIR };
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+		if (mkdirat(ctx->root_fd, parts[i], 0755) < 0 && errno != EEXIST)
+			return negative_errno();
+	return sysfs_open(ctx, ctx->root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY);
+}
+
+/* Write NAME in DIRFD so that after a crash it holds either the old or the
+ * new content, never a mix: temp file, fsync, rename, fsync the directory. */
+int write_atomic(int dirfd, const char *name, const char *content)
+{
+	char tmp[128];
+	size_t len = strlen(content), off = 0;
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return negative_errno();
+	while (off < len) {
+		ssize_t n = write(fd, content + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = negative_errno();
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = negative_errno();
+	if (close(fd) < 0 && r == 0)
+		r = negative_errno();
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = negative_errno();
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	return fsync(dirfd) < 0 ? negative_errno() : 0;
+}
+
+int remove_durable(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return negative_errno();
+	return fsync(dirfd) < 0 ? negative_errno() : 0;
+}
+
+int read_small_file(int dirfd, const char *name, char **ret)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *buf;
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (st.st_size > (1 << 20))
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		free(buf);
+		return negative_errno();
+	}
+	buf[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n)) {
+		free(buf);
+		return -EBADMSG;
+	}
+	*ret = buf;
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "journal.h"
+
+struct plan_step {
+	enum vmgpu_step_kind kind;
+	struct vmgpu_dev *dev;
+	char *path, *value, *expect, *summary;
+};
+
+struct plan_refusal {
+	const char *code; /* static */
+	char *message, *fix;
+	bool forceable, forced;
+};
+
+struct vmgpu_plan {
+	struct vmgpu_host *host;
+	enum journal_op op;
+	unsigned flags;
+	struct vmgpu_dev **devs; /* the functions it changes, by address */
+	size_t n_devs;
+	struct plan_step *steps;
+	size_t n_steps;
+	struct plan_refusal *refusals;
+	size_t n_refusals;
+	struct jstate state;     /* var/lib/vmgpu/assigned when the plan was made */
+	char *error;             /* what went wrong in apply */
+	bool failed;             /* out of memory while building */
+};
+
+void plan_add_step(struct vmgpu_plan *p, enum vmgpu_step_kind kind, struct vmgpu_dev *dev, const char *path,
+		   const char *value, const char *expect, const char *fmt, ...) _printf_(7, 8);
+void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const char *fix, const char *fmt, ...)
+	_printf_(5, 6);
+const struct jdev *plan_record(const struct vmgpu_plan *p, const struct vmgpu_dev *d);
+int plan_read_state(struct vmgpu_ctx *ctx, struct jstate *ret);
+int plan_lock(struct vmgpu_ctx *ctx, int *ret_dirfd);
+int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j);

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernel-sim.h"
+
+static struct ksim *sim_of(struct vmgpu_ctx *ctx)
+{
+	return ctx->kernel_data;
+}
+
+static void devpath(const struct ksim *k, const char *addr, const char *attr, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%.200s/sys/bus/pci/devices/%.23s/%.32s", k->root, addr, attr);
+}
+
+void ksim_driver(const struct ksim *k, const char *addr, char *buf, size_t sz)
+{
+	char p[512], t[512];
+	ssize_t n;
+
+	devpath(k, addr, "driver", p, sizeof(p));
+	n = readlink(p, t, sizeof(t) - 1);
+	buf[0] = '\0';
+	if (n > 0) {
+		t[n] = '\0';
+		snprintf(buf, sz, "%s", strrchr(t, '/') ? strrchr(t, '/') + 1 : t);
+	}
+}
+
+void ksim_override(const struct ksim *k, const char *addr, char *buf, size_t sz)
+{
+	char p[512];
+	FILE *f;
+
+	devpath(k, addr, "driver_override", p, sizeof(p));
+	buf[0] = '\0';
+	if ((f = fopen(p, "r"))) {
+		if (fgets(buf, (int)sz, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+	if (strcmp(buf, "(null)") == 0)
+		buf[0] = '\0';
+}
+
+static int put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+static int find(const struct ksim *k, const char *addr)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (strcmp(k->devs[i].addr, addr) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool group_has_vfio(const struct ksim *k, int group)
+{
+	char drv[64];
+
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->devs[i].group != group)
+			continue;
+		ksim_driver(k, k->devs[i].addr, drv, sizeof(drv));
+		if (strcmp(drv, "vfio-pci") == 0)
+			return true;
+	}
+	return false;
+}
+
+static int bind(struct ksim *k, int i, const char *drv)
+{
+	char link[512], target[512], drvdir[512];
+
+	snprintf(drvdir, sizeof(drvdir), "%s/sys/bus/pci/drivers/%s", k->root, drv);
+	if (access(drvdir, F_OK) != 0)
+		return -ENODEV; /* no such driver loaded: nothing binds */
+	devpath(k, k->devs[i].addr, "driver", link, sizeof(link));
+	/* An absolute-in-root target: vmgpu reads links confined to the root,
+	 * so "/sys/..." resolves inside the fixture. */
+	snprintf(target, sizeof(target), "/sys/bus/pci/drivers/%s", drv);
+	if (symlink(target, link) < 0)
+		return -errno;
+	if (strcmp(drv, "vfio-pci") == 0 && k->devs[i].group >= 0) {
+		char node[512];
+		snprintf(node, sizeof(node), "%s/dev", k->root);
+		mkdir(node, 0755);
+		snprintf(node, sizeof(node), "%s/dev/vfio", k->root);
+		mkdir(node, 0755);
+		snprintf(node, sizeof(node), "%s/dev/vfio/%d", k->root, k->devs[i].group);
+		put(node, "");
+	}
+	return 0;
+}
+
+static int sim_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
+{
+	struct ksim *k = sim_of(ctx);
+	char addr[PCI_ADDRESS_MAX], p[512], drv[64], ovr[64];
+	const char *slash;
+	int i;
+
+	if (k->fail_write && ++k->writes == k->fail_write)
+		return -EIO;
+	if (strcmp(path, "modprobe") == 0) {
+		snprintf(p, sizeof(p), "%s/sys/module", k->root);
+		mkdir(p, 0755);
+		snprintf(p, sizeof(p), "%s/sys/module/vfio_pci", k->root);
+		mkdir(p, 0755);
+		snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci", k->root);
+		mkdir(p, 0755);
+		return 0;
+	}
+	if (strcmp(path, "sys/bus/pci/drivers_probe") == 0) {
+		if ((i = find(k, value)) < 0)
+			return -ENODEV;
+		ksim_driver(k, value, drv, sizeof(drv));
+		if (*drv)
+			return 0; /* already bound: probe does nothing */
+		ksim_override(k, value, ovr, sizeof(ovr));
+		if (*ovr && k->refuse_bind && strcmp(k->refuse_bind, value) == 0)
+			return -EINVAL;
+		return bind(k, i, *ovr ? ovr : k->devs[i].native);
+	}
+	if (strncmp(path, "sys/bus/pci/devices/", 20) != 0)
+		return -EACCES;
+	snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(path + 20, "/"), path + 20);
+	if ((i = find(k, addr)) < 0)
+		return -ENOENT;
+	slash = path + 20 + strlen(addr);
+	if (strcmp(slash, "/driver_override") == 0) {
+		devpath(k, addr, "driver_override", p, sizeof(p));
+		return put(p, *value && strcmp(value, "\n") != 0 ? value : "(null)");
+	}
+	if (strcmp(slash, "/driver/unbind") == 0) {
+		ksim_driver(k, addr, drv, sizeof(drv));
+		if (!*drv)
+			return -ENOENT;
+		devpath(k, addr, "driver", p, sizeof(p));
+		unlink(p);
+		if (strcmp(drv, "vfio-pci") == 0 && !group_has_vfio(k, k->devs[i].group)) {
+			snprintf(p, sizeof(p), "%s/dev/vfio/%d", k->root, k->devs[i].group);
+			unlink(p);
+		}
+		return 0;
+	}
+	return -EACCES;
+}
+
+void ksim_attach(struct ksim *k, struct vmgpu_ctx *ctx, const char *root)
+{
+	char p[512];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(k->root, sizeof(k->root), "%s", root);
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices", root);
+	d = opendir(p);
+	while (d && (de = readdir(d)) && k->n < 32) {
+		char link[512], t[64];
+		ssize_t n;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(k->devs[k->n].addr, sizeof(k->devs[k->n].addr), "%.23s", de->d_name);
+		ksim_driver(k, de->d_name, k->devs[k->n].native, sizeof(k->devs[k->n].native));
+		devpath(k, de->d_name, "iommu_group", link, sizeof(link));
+		k->devs[k->n].group = -1;
+		if ((n = readlink(link, p, sizeof(p) - 1)) > 0) {
+			p[n] = '\0';
+			snprintf(t, sizeof(t), "%s", strrchr(p, '/') + 1);
+			k->devs[k->n].group = atoi(t);
+		}
+		k->n++;
+	}
+	if (d)
+		closedir(d);
+	ctx->kernel_write = sim_write;
+	ctx->kernel_data = k;
+}

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * assign/release plans, apply, rollback and crash recovery against the
+ * kernel model of kernel-sim.c. The same sequences run on a real kernel in
+ * tests/guest.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "journal.h"
+#include "kernel-sim.h"
+#include "testlib.h"
+
+struct env {
+	struct fx *fx;
+	struct ksim sim;
+	struct vmgpu_ctx *ctx;
+	struct vmgpu_host *host;
+};
+
+static void env_open(struct env *e, const char *scenario)
+{
+	memset(e, 0, sizeof(*e));
+	e->fx = fx_new();
+	fx_scenario_find(scenario)->build(e->fx);
+	fx_finish(e->fx);
+	if (vmgpu_ctx_new(fx_root(e->fx), &e->ctx) < 0)
+		abort();
+	vmgpu_ctx_set_log_fn(e->ctx, NULL, NULL);
+	ksim_attach(&e->sim, e->ctx, fx_root(e->fx));
+}
+
+/* A fresh reading of the host, as each vmgpu run makes. */
+static struct vmgpu_host *rescan(struct env *e)
+{
+	vmgpu_host_unref(e->host);
+	e->host = NULL;
+	CHECK_EQ_INT(vmgpu_host_scan(e->ctx, &e->host), 0);
+	return e->host;
+}
+
+static void env_close(struct env *e)
+{
+	vmgpu_host_unref(e->host);
+	vmgpu_ctx_unref(e->ctx);
+	fx_free(e->fx);
+}
+
+static struct vmgpu_plan *plan(struct env *e, bool assign, const char *addr, unsigned flags)
+{
+	struct vmgpu_dev *d = NULL;
+	struct vmgpu_plan *p = NULL;
+
+	rescan(e);
+	CHECK_EQ_INT(vmgpu_host_lookup(e->host, addr, &d), 0);
+	if (!d)
+		return NULL;
+	CHECK_EQ_INT(assign ? vmgpu_plan_assign(e->host, &d, 1, flags, &p) : vmgpu_plan_release(e->host, &d, 1, flags, &p), 0);
+	return p;
+}
+
+static void expect_drivers(struct env *e, const char *a0, const char *a1)
+{
+	char drv[64];
+
+	ksim_driver(&e->sim, "0000:01:00.0", drv, sizeof(drv));
+	CHECK_EQ_STR(drv, a0);
+	ksim_driver(&e->sim, "0000:01:00.1", drv, sizeof(drv));
+	CHECK_EQ_STR(drv, a1);
+}
+
+static void expect_as_before(struct env *e)
+{
+	char ovr[64];
+
+	expect_drivers(e, "nouveau", "snd_hda_intel");
+	ksim_override(&e->sim, "0000:01:00.0", ovr, sizeof(ovr));
+	CHECK_EQ_STR(ovr, "");
+	ksim_override(&e->sim, "0000:01:00.1", ovr, sizeof(ovr));
+	CHECK_EQ_STR(ovr, "");
+}
+
+static bool journal_exists(struct env *e)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/var/lib/vmgpu/journal", fx_root(e->fx));
+	return access(p, F_OK) == 0;
+}
+
+static size_t n_assigned(struct env *e)
+{
+	struct vmgpu_state *st = NULL;
+	size_t n;
+
+	CHECK_EQ_INT(vmgpu_state_read(e->ctx, &st), 0);
+	if (!st)
+		return 999;
+	n = vmgpu_state_n(st);
+	vmgpu_state_unref(st);
+	return n;
+}
+
+static void t_assign_release(void)
+{
+	struct env e;
+	struct vmgpu_plan *p;
+	struct vmgpu_step s;
+	struct vmgpu_state *st;
+	struct vmgpu_assignment a;
+
+	env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK(!vmgpu_plan_refused(p));
+	CHECK_EQ_INT(vmgpu_plan_n_devices(p), 2); /* the audio function comes along */
+	/* modprobe, then override/unbind/probe for each function, then the group check */
+	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 8);
+	vmgpu_plan_step(p, 0, &s);
+	CHECK_EQ_INT(s.kind, VMGPU_STEP_LOAD_MODULE);
+	vmgpu_plan_step(p, 1, &s);
+	CHECK_EQ_INT(s.kind, VMGPU_STEP_SET_OVERRIDE);
+	CHECK_EQ_STR(s.path, "sys/bus/pci/devices/0000:01:00.0/driver_override");
+	CHECK_EQ_STR(s.value, "vfio-pci");
+	vmgpu_plan_step(p, 2, &s);
+	CHECK_EQ_INT(s.kind, VMGPU_STEP_UNBIND);
+	CHECK_EQ_STR(s.path, "sys/bus/pci/devices/0000:01:00.0/driver/unbind");
+	vmgpu_plan_step(p, 3, &s);
+	CHECK_EQ_INT(s.kind, VMGPU_STEP_PROBE);
+	CHECK_EQ_STR(s.path, "sys/bus/pci/drivers_probe");
+	CHECK_EQ_STR(s.expect, "vfio-pci");
+	vmgpu_plan_step(p, 7, &s);
+	CHECK_EQ_INT(s.kind, VMGPU_STEP_CHECK_GROUP);
+	CHECK_EQ_STR(s.path, "dev/vfio/2");
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	expect_drivers(&e, "vfio-pci", "vfio-pci");
+	CHECK(!journal_exists(&e));
+	CHECK_EQ_INT(vmgpu_state_read(e.ctx, &st), 0);
+	CHECK_EQ_INT(vmgpu_state_n(st), 2);
+	CHECK_EQ_INT(vmgpu_state_get(st, 1, &a), 0);
+	CHECK_EQ_STR(a.address, "0000:01:00.1");
+	CHECK_EQ_STR(a.driver, "snd_hda_intel");
+	vmgpu_state_unref(st);
+
+	/* Assigning again: nothing to do. */
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 1); /* only the group check */
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+
+	/* Release by the audio function brings both back. */
+	p = plan(&e, false, "0000:01:00.1", 0);
+	CHECK(!vmgpu_plan_refused(p));
+	CHECK_EQ_INT(vmgpu_plan_n_devices(p), 2);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	expect_as_before(&e);
+	CHECK_EQ_INT(n_assigned(&e), 0);
+	CHECK(!journal_exists(&e));
+	env_close(&e);
+}
+
+/* Every write in turn fails: the host ends as it was, and says so. */
+static void t_rollback_each_write(void)
+{
+	for (int k = 1; k <= 7; k++) {
+		struct env e;
+		struct vmgpu_plan *p;
+
+		env_open(&e, "gpu-audio");
+		p = plan(&e, true, "0000:01:00.0", 0);
+		e.sim.fail_write = k;
+		e.sim.writes = 0;
+		CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
+		CHECK(vmgpu_plan_error(p) && strstr(vmgpu_plan_error(p), "the host is as it was before"));
+		e.sim.fail_write = 0;
+		expect_as_before(&e);
+		CHECK(!journal_exists(&e));
+		CHECK_EQ_INT(n_assigned(&e), 0);
+		vmgpu_plan_unref(p);
+		env_close(&e);
+	}
+}
+
+/* vfio-pci refuses the audio function: verification catches it. */
+static void t_bind_refused(void)
+{
+	struct env e;
+	struct vmgpu_plan *p;
+
+	env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	e.sim.refuse_bind = "0000:01:00.1";
+	CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
+	CHECK(strstr(vmgpu_plan_error(p), "0000:01:00.1") != NULL);
+	expect_as_before(&e);
+	vmgpu_plan_unref(p);
+	env_close(&e);
+}
+
+struct crash {
+	size_t after;
+};
+
+static void crash_cb(void *userdata, size_t i, size_t n, const struct vmgpu_step *s, int result)
+{
+	struct crash *c = userdata;
+
+	if (i + 1 == c->after)
+		_exit(0); /* as SIGKILL would: no cleanup, journal left behind */
+}
+
+/* Crash after step K of assign (or release), then recover. */
+static void crash_and_recover(bool assign, size_t k, bool finish)
+{
+	struct env e;
+	struct vmgpu_plan *p;
+	bool recovered = false;
+	char *report = NULL;
+	pid_t pid;
+	int status;
+
+	env_open(&e, "gpu-audio");
+	if (!assign) {
+		p = plan(&e, true, "0000:01:00.0", 0);
+		CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+		vmgpu_plan_unref(p);
+	}
+	p = plan(&e, assign, "0000:01:00.0", 0);
+	if (k > vmgpu_plan_n_steps(p)) {
+		vmgpu_plan_unref(p);
+		env_close(&e);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct crash c = { k };
+		vmgpu_plan_apply(p, crash_cb, &c);
+		_exit(3);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(journal_exists(&e));
+	vmgpu_plan_unref(p);
+	CHECK_EQ_INT(vmgpu_recover(e.ctx, finish, &recovered, &report), 0);
+	CHECK(recovered);
+	free(report);
+	CHECK(!journal_exists(&e));
+	if (assign == finish) { /* finished assign or rolled-back release */
+		expect_drivers(&e, "vfio-pci", "vfio-pci");
+		CHECK_EQ_INT(n_assigned(&e), 2);
+	} else {
+		/* Rolled-back assign or finished release: as before vmgpu. */
+		expect_as_before(&e);
+		CHECK_EQ_INT(n_assigned(&e), 0);
+	}
+	env_close(&e);
+}
+
+static void t_crash_assign(void)
+{
+	for (size_t k = 1; k <= 8; k++)
+		crash_and_recover(true, k, false);
+	crash_and_recover(true, 3, true);
+}
+
+static void t_crash_release(void)
+{
+	for (size_t k = 1; k <= 6; k++)
+		crash_and_recover(false, k, false);
+	crash_and_recover(false, 2, true);
+}
+
+static bool has_refusal(const struct vmgpu_plan *p, const char *code, bool *forced)
+{
+	for (size_t i = 0; i < vmgpu_plan_n_refusals(p); i++) {
+		struct vmgpu_reason r;
+		if (vmgpu_plan_refusal(p, i, &r, forced) == 0 && strcmp(r.code, code) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void t_refusals(void)
+{
+	struct env e;
+	struct vmgpu_plan *p;
+	bool forced = false;
+
+	env_open(&e, "disk-in-group");
+	p = plan(&e, true, "0000:02:00.0", VMGPU_PLAN_FORCE);
+	CHECK(has_refusal(p, "host_disk_in_use", &forced) && !forced);
+	CHECK(has_refusal(p, "group_shared_with_host", &forced) && forced);
+	CHECK(vmgpu_plan_refused(p)); /* --force does not take a mounted disk */
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -EPERM);
+	vmgpu_plan_unref(p);
+	env_close(&e);
+
+	env_open(&e, "gpu-open");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK(has_refusal(p, "device_open", &forced) && !forced);
+	CHECK(vmgpu_plan_refused(p));
+	vmgpu_plan_unref(p);
+	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_FORCE);
+	CHECK(has_refusal(p, "device_open", &forced) && forced);
+	CHECK(!vmgpu_plan_refused(p));
+	vmgpu_plan_unref(p);
+	env_close(&e);
+
+	env_open(&e, "nic-in-group");
+	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_FORCE);
+	CHECK(has_refusal(p, "host_network_in_use", &forced) && !forced);
+	vmgpu_plan_unref(p);
+	env_close(&e);
+}
+
+static void t_release_foreign(void)
+{
+	struct env e;
+	struct vmgpu_plan *p;
+
+	env_open(&e, "gpu-audio");
+	p = plan(&e, false, "0000:01:00.0", 0);
+	CHECK(has_refusal(p, "not_assigned_by_vmgpu", &(bool){ false }));
+	CHECK(vmgpu_plan_refused(p));
+	vmgpu_plan_unref(p);
+	/* --foreign on a device on its own driver: nothing to undo. */
+	p = plan(&e, false, "0000:01:00.0", VMGPU_PLAN_FOREIGN);
+	CHECK(!vmgpu_plan_refused(p));
+	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
+	vmgpu_plan_unref(p);
+	env_close(&e);
+}
+
+static void t_vanished_and_stale(void)
+{
+	struct env e;
+	struct vmgpu_plan *p, *q;
+	char path[512];
+
+	env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/0000:01:00.1", fx_root(e.fx));
+	rename(path, "/tmp/vmgpu-test-vanished");
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -ENODEV);
+	CHECK(strstr(vmgpu_plan_error(p), "vanished") != NULL);
+	rename("/tmp/vmgpu-test-vanished", path);
+	expect_as_before(&e);
+	vmgpu_plan_unref(p);
+
+	/* Two runs planned from the same reading: the second finds the host changed. */
+	p = plan(&e, true, "0000:01:00.0", 0);
+	struct vmgpu_host *old = vmgpu_host_ref(e.host);
+	q = plan(&e, true, "0000:01:00.0", 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(q, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -ESTALE);
+	expect_drivers(&e, "vfio-pci", "vfio-pci");
+	vmgpu_host_unref(old);
+	vmgpu_plan_unref(p);
+	vmgpu_plan_unref(q);
+	env_close(&e);
+}
+
+static void t_persist(void)
+{
+	struct env e;
+	struct vmgpu_plan *p;
+	char path[512];
+	struct stat st;
+
+	env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	snprintf(path, sizeof(path), "%s/etc/udev/rules.d/61-vmgpu-0000:01:00.0.rules", fx_root(e.fx));
+	CHECK(stat(path, &st) == 0);
+	p = plan(&e, false, "0000:01:00.0", 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	CHECK(stat(path, &st) < 0);
+	expect_as_before(&e);
+	env_close(&e);
+}
+
+static void t_journal_format(void)
+{
+	struct jdev d = { .address = "0000:01:00.0", .vendor = 0x10de, .device = 0x2204, .group = 2,
+			  .driver = "nouveau", .target_driver = "vfio-pci", .target_override = "vfio-pci" };
+	struct journal j = { .op = JOURNAL_ASSIGN, .persist = 1, .done = 3, .devs = &d, .n = 1 }, back;
+	struct jstate s = { .devs = &d, .n = 1 }, sback;
+	char *text = journal_format(&j);
+
+	CHECK_EQ_INT(journal_parse(text, &back), 0);
+	CHECK_EQ_INT(back.n, 1);
+	CHECK_EQ_INT(back.done, 3);
+	CHECK_EQ_STR(back.devs[0].driver, "nouveau");
+	CHECK_EQ_STR(back.devs[0].override, "");
+	CHECK_EQ_STR(back.devs[0].target_driver, "vfio-pci");
+	free(back.devs);
+	free(text);
+	d.since = 1763679000;
+	text = state_format(&s);
+	CHECK_EQ_INT(state_parse(text, &sback), 0);
+	CHECK_EQ_INT(sback.devs[0].since, 1763679000);
+	free(sback.devs);
+	free(text);
+	const char *bad[] = { "op assign\ndone x\n", "device zz\nop assign\n", "op frobnicate\n",
+			      "op assign\ndevice 0000:01:00.0 driver=a b\n", "op assign\ndevice 0000:01:00.0 driver=$(reboot)\n",
+			      "done 1\n" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (journal_parse(bad[i], &back) == 0) {
+			fprintf(stderr, "  accepted bad journal %zu\n", i);
+			free(back.devs);
+			test_checks_failed++;
+		}
+}
+
+int main(void)
+{
+	static const struct test_case tests[] = {
+		{ "assign, re-assign, release", t_assign_release },
+		{ "rollback when any write fails", t_rollback_each_write },
+		{ "bind refused", t_bind_refused },
+		{ "crash after each assign step, recover", t_crash_assign },
+		{ "crash after each release step, recover", t_crash_release },
+		{ "refusals", t_refusals },
+		{ "release of a foreign device", t_release_foreign },
+		{ "vanished device, stale plan", t_vanished_and_stale },
+		{ "persist", t_persist },
+		{ "journal format", t_journal_format },
+	};
+	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
+}

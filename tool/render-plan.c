@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A plan for people (the shell-equivalent writes, for --dry-run) and as
+ * JSON (schema vmgpu.plan/1). */
+#include <string.h>
+
+#include "json-writer.h"
+#include "tool.h"
+
+static const char *const kind_names[] = {
+	[VMGPU_STEP_LOAD_MODULE] = "load_module",   [VMGPU_STEP_SET_OVERRIDE] = "set_override",
+	[VMGPU_STEP_UNBIND] = "unbind",             [VMGPU_STEP_PROBE] = "probe",
+	[VMGPU_STEP_CHECK_GROUP] = "check_group",   [VMGPU_STEP_WRITE_FILE] = "write_file",
+	[VMGPU_STEP_REMOVE_FILE] = "remove_file",
+};
+
+/* "/" + path on the live host, ROOT/path on a snapshot. */
+static void full_path(char *buf, size_t sz, const char *root, const char *path)
+{
+	if (strcmp(root, "/") == 0)
+		snprintf(buf, sz, "/%s", path);
+	else
+		snprintf(buf, sz, "%s/%s", root, path);
+}
+
+/* The step as the shell command an administrator would type. */
+void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s)
+{
+	char path[512];
+
+	full_path(path, sizeof(path), root, s->path);
+	switch (s->kind) {
+	case VMGPU_STEP_LOAD_MODULE:
+		fprintf(f, "modprobe %s\n", s->value);
+		break;
+	case VMGPU_STEP_SET_OVERRIDE:
+	case VMGPU_STEP_UNBIND:
+		fprintf(f, "echo %s > %s\n", *s->value ? s->value : "", path);
+		break;
+	case VMGPU_STEP_PROBE:
+		fprintf(f, "echo %s > %s    # then: driver %s\n", s->value, path,
+			strcmp(s->expect, "*") == 0 ? "(kernel's choice)" : s->expect);
+		break;
+	case VMGPU_STEP_CHECK_GROUP:
+		fprintf(f, "# check: %s\n", s->summary);
+		break;
+	case VMGPU_STEP_WRITE_FILE:
+		fprintf(f, "cat > %s <<'EOF'\n%sEOF\n", path, s->value);
+		break;
+	case VMGPU_STEP_REMOVE_FILE:
+		fprintf(f, "rm -f %s\n", path);
+		break;
+	}
+}
+
+static void render_refusals(FILE *f, const struct vmgpu_plan *p)
+{
+	for (size_t i = 0; i < vmgpu_plan_n_refusals(p); i++) {
+		struct vmgpu_reason r;
+		bool forced;
+		if (vmgpu_plan_refusal(p, i, &r, &forced) < 0)
+			continue;
+		fprintf(f, "%s %s\n", forced ? "forced:" : "refused:", r.message);
+		if (r.fix && !forced)
+			fprintf(f, "  fix: %s\n", r.fix);
+	}
+}
+
+int render_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run)
+{
+	size_t n = vmgpu_plan_n_devices(p);
+
+	fprintf(f, "# vmgpu %s:", op);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, " %s", vmgpu_dev_str(vmgpu_plan_device(p, i), VMGPU_STR_ADDRESS));
+	fprintf(f, "%s\n", dry_run ? " (dry run: nothing is changed)" : "");
+	render_refusals(f, p);
+	if (vmgpu_plan_n_steps(p) == 0)
+		fprintf(f, "# nothing to do: already in the requested state\n");
+	for (size_t i = 0; i < vmgpu_plan_n_steps(p); i++) {
+		struct vmgpu_step s;
+		if (vmgpu_plan_step(p, i, &s) == 0)
+			render_step_shell(f, root, &s);
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+int render_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
+		     const char *error, bool pretty)
+{
+	struct json_writer *w = json_new(f, pretty);
+
+	if (!w)
+		return -1;
+	json_object_begin(w);
+	json_kv_string(w, "schema", "vmgpu.plan/1");
+	json_kv_string(w, "op", op);
+	json_kv_bool(w, "dry_run", dry_run);
+	json_kv_string(w, "result", result);
+	json_kv_string(w, "error", error);
+	json_key(w, "devices");
+	json_array_begin(w);
+	for (size_t i = 0; i < vmgpu_plan_n_devices(p); i++)
+		json_string(w, vmgpu_dev_str(vmgpu_plan_device(p, i), VMGPU_STR_ADDRESS));
+	json_array_end(w);
+	json_key(w, "refusals");
+	json_array_begin(w);
+	for (size_t i = 0; i < vmgpu_plan_n_refusals(p); i++) {
+		struct vmgpu_reason r;
+		bool forced;
+		if (vmgpu_plan_refusal(p, i, &r, &forced) < 0)
+			continue;
+		json_object_begin(w);
+		json_kv_string(w, "code", r.code);
+		json_kv_string(w, "message", r.message);
+		json_kv_string(w, "fix", r.fix);
+		json_kv_bool(w, "forced", forced);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_key(w, "steps");
+	json_array_begin(w);
+	for (size_t i = 0; i < vmgpu_plan_n_steps(p); i++) {
+		struct vmgpu_step s;
+		if (vmgpu_plan_step(p, i, &s) < 0)
+			continue;
+		json_object_begin(w);
+		json_kv_string(w, "kind", kind_names[s.kind]);
+		json_kv_string(w, "device", s.dev ? vmgpu_dev_str(s.dev, VMGPU_STR_ADDRESS) : NULL);
+		json_kv_string(w, "path", s.path);
+		json_kv_string(w, "value", s.value);
+		json_kv_string(w, "expect", s.expect);
+		json_kv_string(w, "summary", s.summary);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_object_end(w);
+	if (!pretty)
+		fputc('\n', f);
+	return json_free(w);
+}
