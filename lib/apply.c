@@ -492,6 +492,19 @@ VMGPU_EXPORT int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_rec
 	bool recovered = false;
 
 	report_open(&rep);
+	/* Nothing was ever applied here: nothing to recover, and no reason to
+	 * create var/lib/vmgpu just to find that out. */
+	dfd = state_dir_open(ctx, false);
+	if (dfd == -ENOENT) {
+		free(report_close(&rep));
+		if (ret_recovered)
+			*ret_recovered = false;
+		if (ret_report)
+			*ret_report = NULL;
+		return 0;
+	}
+	if (dfd >= 0)
+		close(dfd);
 	lock = plan_lock(ctx, &dfd);
 	if (lock < 0) {
 		free(report_close(&rep));

@@ -136,6 +136,36 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && [ -n "$(ls /sys/bus/
 	json_check "non-root: config limited and explained" "d['host']['config_access']=='limited' and all(x['config_size']<=64 for x in d['devices']) and any('needs root' in u for x in d['devices'] for u in x['unknown'])"
 fi
 
+# --- assign / release / status / recover on snapshots (no kernel to react) ---
+run "assign dry run" 0 "$VMGPU" --root "$gpu" assign --dry-run 01:00.0
+grep -qF "echo vfio-pci > $gpu/sys/bus/pci/devices/0000:01:00.0/driver_override" "$tmp/out" &&
+	grep -qF "echo 0000:01:00.1 > $gpu/sys/bus/pci/drivers_probe" "$tmp/out" && ok "dry run prints the writes, companion included" ||
+	bad "dry run prints the writes" "$(cat "$tmp/out")"
+run "assign dry run json" 0 "$VMGPU" --root "$gpu" assign --dry-run --json 01:00.0
+json_check "plan json" "d['schema']=='vmgpu.plan/1' and d['result']=='planned' and d['devices']==['0000:01:00.0','0000:01:00.1'] and [s['kind'] for s in d['steps']].count('probe')==2"
+run "assign without device" 1 "$VMGPU" --root "$gpu" assign
+one_line_error "assign without device"
+run "release --persist is not an option" 1 "$VMGPU" --root "$gpu" release --persist 01:00.0
+run "release of a device vmgpu did not assign" 3 "$VMGPU" --root "$gpu" release 01:00.0
+grep -q "was not assigned by vmgpu" "$tmp/err" && ok "says it was not assigned" || bad "says it was not assigned" "$(cat "$tmp/err")"
+run "status, nothing assigned" 0 "$VMGPU" --root "$gpu" status
+grep -q "nothing assigned by vmgpu" "$tmp/out" && ok "status text" || bad "status text" "$(cat "$tmp/out")"
+run "status json" 0 "$VMGPU" --root "$gpu" status --json
+json_check "status json empty" "d['schema']=='vmgpu.status/1' and d['assigned']==[] and d['interrupted'] is False"
+run "recover, nothing to do" 0 "$VMGPU" --root "$gpu" recover
+grep -q "nothing to recover" "$tmp/out" && ok "recover text" || bad "recover text" "$(cat "$tmp/out")"
+o=$(fixture gpu-open)
+osnap=$(snapshot "$o")
+run "assign refused: device open" 3 "$VMGPU" --root "$o" assign 01:00.0
+grep -q "PID 4242 (Xorg)" "$tmp/err" && grep -q "nothing was changed" "$tmp/err" && ok "refusal names the process" ||
+	bad "refusal names the process" "$(cat "$tmp/err")"
+[ "$(snapshot "$o")" = "$osnap" ] && ok "refusal changed nothing" || bad "refusal changed nothing"
+dk=$(fixture disk-in-group)
+run "assign refused even with --force: mounted disk" 3 "$VMGPU" --root "$dk" --json assign --force 02:00.0
+json_check "mounted disk refusal" "d['result']=='refused' and any(r['code']=='host_disk_in_use' and not r['forced'] for r in d['refusals'])"
+io=$(fixture iommu-off)
+run "assign refused: no IOMMU" 3 "$VMGPU" --root "$io" assign 01:00.0
+
 # Nothing above changed the fixture.
 [ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
 
