@@ -234,6 +234,11 @@ int sysfs_write(struct vmgpu_ctx *ctx, const char *path, const char *value);
 /* kmod.c */
 int kmod_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
 
+/* render-ps.c: PowerShell literals */
+#include <stdio.h>
+int ps_check_name(const char *name);
+void ps_quote(FILE *f, const char *s);
+
 /* names.c */
 int names_lookup(struct vmgpu_ctx *ctx, int kind, uint16_t vendor, uint16_t device,
 		 uint16_t sv, uint16_t sd, char **ret);

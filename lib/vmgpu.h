@@ -396,6 +396,64 @@ int vmgpu_state_get(const struct vmgpu_state *state, size_t i, struct vmgpu_assi
 /* An interrupted plan is waiting in the journal. */
 bool vmgpu_state_interrupted(const struct vmgpu_state *state);
 
+/* ---- what a VM receives: guest layout of passed-through functions -------- */
+
+struct vmgpu_vm_layout;
+
+enum vmgpu_layout_flags {
+	VMGPU_LAYOUT_MANAGED = 1 << 0,     /* libvirt detaches at VM start (managed='yes') */
+	VMGPU_LAYOUT_NVIDIA_HIDE = 1 << 1, /* old GeForce drivers: hide KVM, set a Hyper-V vendor_id */
+	VMGPU_LAYOUT_NO_ROM = 1 << 2,      /* do not expose the option ROM (rom bar='off') */
+};
+
+/* One function as the guest will see it: behind root port SLOT (0-based,
+ * one per host slot), at function FUNCTION, as on the host. */
+struct vmgpu_vm_function {
+	struct vmgpu_dev *dev;
+	unsigned slot;
+	unsigned function;
+	bool multifunction; /* function 0 of a slot with more than one function */
+	bool display;
+};
+
+/*
+ * Lay out DEVS and their IOMMU-group companions for one VM: one PCIe root
+ * port per host slot (GPU + HDMI audio stay one multifunction slot, as the
+ * guest driver expects), the MMIO the VM needs, and the knobs the devices
+ * call for. Fails with -EINVAL if a device is a bridge.
+ */
+int vmgpu_vm_layout_new(struct vmgpu_host *host, struct vmgpu_dev *const *devs, size_t n, unsigned flags,
+			struct vmgpu_vm_layout **ret_layout);
+struct vmgpu_vm_layout *vmgpu_vm_layout_unref(struct vmgpu_vm_layout *l);
+size_t vmgpu_vm_layout_n_functions(const struct vmgpu_vm_layout *l);
+int vmgpu_vm_layout_function(const struct vmgpu_vm_layout *l, size_t i, struct vmgpu_vm_function *ret);
+size_t vmgpu_vm_layout_n_slots(const struct vmgpu_vm_layout *l);
+const struct vmgpu_mmio *vmgpu_vm_layout_mmio(const struct vmgpu_vm_layout *l);
+unsigned vmgpu_vm_layout_flags(const struct vmgpu_vm_layout *l);
+/* A consumer NVIDIA GPU is in the layout (old drivers refuse VMs: Code 43). */
+bool vmgpu_vm_layout_has_consumer_nvidia(const struct vmgpu_vm_layout *l);
+
+/* ---- renderers: one layout, several formats (strings are malloc'ed) ---- */
+
+/* QEMU arguments, one per line. */
+int vmgpu_render_qemu(const struct vmgpu_vm_layout *l, char **ret);
+/* Hyper-V DDA script for VM (RELEASE: the script giving the devices back).
+ * -EINVAL when VM is empty, not UTF-8, or holds control characters. */
+int vmgpu_render_powershell(const struct vmgpu_vm_layout *l, const char *vm, bool release, char **ret);
+/* DOMAIN_XML edited to hold the layout; NULL: a skeleton q35 domain VM. */
+int vmgpu_render_libvirt(const struct vmgpu_vm_layout *l, const char *domain_xml, const char *vm, char **ret);
+
+/*
+ * Through libvirt (URI NULL: qemu:///system): add the layout to domain VM
+ * (DETACH: remove it), in the persistent definition and, when the domain
+ * runs, live. DRY_RUN only computes *ret_xml, the definition it would use.
+ * Refuses (-EPERM) a domain with a managed save image and (-EBUSY) a
+ * function not on vfio-pci unless the layout is MANAGED. *ret_report says
+ * what was done or why not.
+ */
+int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach, bool dry_run,
+			 char **ret_xml, char **ret_report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,8 @@ static const struct tool_cmd commands[] = {
 	{ "survey", cmd_survey, "Tell whether each GPU can go to a VM, what must come with it, and the MMIO it needs" },
 	{ "assign", cmd_assign, "Take a GPU and its IOMMU group from the host drivers and give it to vfio-pci" },
 	{ "release", cmd_release, "Give an assigned GPU back to the drivers it had before" },
+	{ "attach", cmd_attach, "Give an assigned GPU to a VM: libvirt domain, QEMU arguments or Hyper-V script" },
+	{ "detach", cmd_detach, "Take a GPU out of a VM's definition again" },
 	{ "status", cmd_status, "Show what vmgpu has assigned and whether the host still matches" },
 	{ "recover", cmd_recover, "Roll back (or --finish) an interrupted assign or release" },
 };
@@ -150,7 +152,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			char **cmd_argv = argv + optind;
 			int cmd_argc = argc - optind;
-			optind = 1; /* restart getopt for the command's own options */
+			optind = 0; /* full restart of getopt (0, not 1: it also resets GNU
+				     * argument permutation, so options may follow DEVICEs) */
 			return commands[i].run(&opts, cmd_argc, cmd_argv);
 		}
 	}

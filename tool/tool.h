@@ -55,6 +55,8 @@ int cmd_assign(struct tool_opts *opts, int argc, char **argv);
 int cmd_release(struct tool_opts *opts, int argc, char **argv);
 int cmd_recover(struct tool_opts *opts, int argc, char **argv);
 int cmd_status(struct tool_opts *opts, int argc, char **argv);
+int cmd_attach(struct tool_opts *opts, int argc, char **argv);
+int cmd_detach(struct tool_opts *opts, int argc, char **argv);
 
 /* common.c */
 int tool_check_device_syntax(char *const *devices, size_t n);

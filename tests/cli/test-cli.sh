@@ -166,6 +166,20 @@ json_check "mounted disk refusal" "d['result']=='refused' and any(r['code']=='ho
 io=$(fixture iommu-off)
 run "assign refused: no IOMMU" 3 "$VMGPU" --root "$io" assign 01:00.0
 
+# --- attach / detach: libvirt's test driver, bad input ---
+run "attach dry run against test:///default" 0 "$VMGPU" --root "$gpu" attach 01:00.0 --vm test --connect test:///default --managed --dry-run
+grep -q "ua-vmgpu-0000-01-00-1" "$tmp/out" && ok "dry run prints the definition" || bad "dry run prints the definition" "$(head -5 "$tmp/out")"
+run "attach to a missing domain" 2 "$VMGPU" --root "$gpu" attach 01:00.0 --vm no-such-vm --connect test:///default --managed
+one_line_error "attach to a missing domain"
+run "attach over a failing connection" 2 "$VMGPU" --root "$gpu" attach 01:00.0 --vm test --connect test:///nonexistent/x.xml --managed
+grep -q "^vmgpu: cannot connect to test:///nonexistent/x.xml" "$tmp/err" && ok "connection error says so" || bad "connection error says so" "$(cat "$tmp/err")"
+run "attach a device not on vfio-pci" 3 "$VMGPU" --root "$gpu" attach 01:00.0 --vm test --connect test:///default
+grep -q "run vmgpu assign 0000:01:00.0 first" "$tmp/err" && ok "not-assigned refusal names the fix" || bad "not-assigned refusal names the fix" "$(cat "$tmp/err")"
+run "attach without --vm" 1 "$VMGPU" --root "$gpu" attach 01:00.0
+run "attach a bridge" 1 "$VMGPU" --root "$gpu" attach 00:01.0 --vm x --format qemu
+run "bad --format" 1 "$VMGPU" --root "$gpu" attach 01:00.0 --vm x --format yaml
+one_line_error "bad --format"
+
 # Nothing above changed the fixture.
 [ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
 

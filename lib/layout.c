@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The guest side of passthrough: which functions a VM receives and where
+ * they sit. On q35 every host slot gets its own PCIe root port, and the
+ * functions of a slot keep their function numbers with multifunction on
+ * function 0: NVIDIA and AMD drivers look for the HDMI audio at function 1
+ * of the GPU's own slot, and a device directly on the root bus (no root
+ * port) is seen as integrated, with no PCIe link (x1 2.5GT/s) and no
+ * hotplug. All renderers (libvirt XML, QEMU arguments, Hyper-V scripts)
+ * read this one layout.
+ */
+#include <string.h>
+
+#include "vmgpu-internal.h"
+
+struct vmgpu_vm_layout {
+	struct vmgpu_host *host;
+	unsigned flags;
+	struct vmgpu_vm_function *fns;
+	size_t n_fns;
+	size_t n_slots;
+	struct vmgpu_mmio mmio;
+	bool consumer_nvidia;
+};
+
+static bool has(const struct vmgpu_vm_layout *l, const struct vmgpu_dev *d)
+{
+	for (size_t i = 0; i < l->n_fns; i++)
+		if (l->fns[i].dev == d)
+			return true;
+	return false;
+}
+
+static int add(struct vmgpu_vm_layout *l, struct vmgpu_dev *d)
+{
+	struct vmgpu_vm_function *n;
+
+	if (has(l, d))
+		return 0;
+	n = realloc(l->fns, (l->n_fns + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	l->fns = n;
+	n[l->n_fns++] = (struct vmgpu_vm_function){ .dev = d, .display = vmgpu_dev_is_display(d) };
+	return 0;
+}
+
+static int fn_cmp(const void *a, const void *b)
+{
+	const struct vmgpu_vm_function *x = a, *y = b;
+
+	return pci_address_cmp(&x->dev->addr, &y->dev->addr);
+}
+
+static bool same_slot(const struct vmgpu_dev *a, const struct vmgpu_dev *b)
+{
+	return a->addr.domain == b->addr.domain && a->addr.bus == b->addr.bus && a->addr.dev == b->addr.dev;
+}
+
+/* GeForce/TITAN/Quadro consumer-era IDs cannot be told from pci.ids
+ * reliably; the product name can: datacenter parts never say GeForce. */
+static bool consumer_nvidia(struct vmgpu_dev *d)
+{
+	const char *name;
+
+	if (d->vendor != 0x10de || !vmgpu_dev_is_display(d))
+		return false;
+	name = vmgpu_dev_str(d, VMGPU_STR_DEVICE_NAME);
+	return !name || strstr(name, "GeForce") || strstr(name, "Geforce") || strstr(name, "TITAN");
+}
+
+static void place(struct vmgpu_vm_layout *l)
+{
+	qsort(l->fns, l->n_fns, sizeof(*l->fns), fn_cmp);
+	for (size_t i = 0; i < l->n_fns; i++) {
+		struct vmgpu_vm_function *f = &l->fns[i];
+		if (i == 0 || !same_slot(f->dev, l->fns[i - 1].dev))
+			l->n_slots++;
+		f->slot = (unsigned)l->n_slots - 1;
+		f->function = f->dev->addr.fn;
+		l->consumer_nvidia |= consumer_nvidia(f->dev);
+	}
+	for (size_t i = 0; i < l->n_fns; i++) {
+		bool more = (i + 1 < l->n_fns && l->fns[i + 1].slot == l->fns[i].slot) ||
+			    (i > 0 && l->fns[i - 1].slot == l->fns[i].slot);
+		l->fns[i].multifunction = more && l->fns[i].function == 0;
+	}
+}
+
+VMGPU_EXPORT int vmgpu_vm_layout_new(struct vmgpu_host *host, struct vmgpu_dev *const *devs, size_t n,
+				     unsigned flags, struct vmgpu_vm_layout **ret)
+{
+	struct vmgpu_vm_layout *l;
+	_cleanup_free_ struct vmgpu_dev **all = NULL;
+	int r = 0;
+
+	if (!host || !devs || n == 0)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->host = vmgpu_host_ref(host);
+	l->flags = flags;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct vmgpu_verdict *v;
+		if (devs[i]->host != host || vmgpu_dev_flag(devs[i], VMGPU_FLAG_BRIDGE) == VMGPU_YES) {
+			r = -EINVAL;
+			break;
+		}
+		r = add(l, devs[i]);
+		if (r == 0 && (r = vmgpu_dev_judge(host, devs[i], &v)) == 0) {
+			for (size_t c = 0; c < vmgpu_verdict_n_companions(v) && r == 0; c++)
+				r = add(l, vmgpu_verdict_companion(v, c));
+			vmgpu_verdict_unref(v);
+		}
+	}
+	if (r == 0) {
+		place(l);
+		all = malloc(l->n_fns * sizeof(*all));
+		if (!all)
+			r = -ENOMEM;
+	}
+	if (r == 0) {
+		for (size_t i = 0; i < l->n_fns; i++)
+			all[i] = l->fns[i].dev;
+		r = vmgpu_mmio_compute(all, l->n_fns, &l->mmio);
+	}
+	if (r < 0) {
+		vmgpu_vm_layout_unref(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+VMGPU_EXPORT struct vmgpu_vm_layout *vmgpu_vm_layout_unref(struct vmgpu_vm_layout *l)
+{
+	if (l) {
+		free(l->fns);
+		vmgpu_host_unref(l->host);
+		free(l);
+	}
+	return NULL;
+}
+
+VMGPU_EXPORT size_t vmgpu_vm_layout_n_functions(const struct vmgpu_vm_layout *l)
+{
+	return l->n_fns;
+}
+
+VMGPU_EXPORT int vmgpu_vm_layout_function(const struct vmgpu_vm_layout *l, size_t i, struct vmgpu_vm_function *ret)
+{
+	if (i >= l->n_fns)
+		return -ENOENT;
+	*ret = l->fns[i];
+	return 0;
+}
+
+VMGPU_EXPORT size_t vmgpu_vm_layout_n_slots(const struct vmgpu_vm_layout *l)
+{
+	return l->n_slots;
+}
+
+VMGPU_EXPORT const struct vmgpu_mmio *vmgpu_vm_layout_mmio(const struct vmgpu_vm_layout *l)
+{
+	return &l->mmio;
+}
+
+VMGPU_EXPORT unsigned vmgpu_vm_layout_flags(const struct vmgpu_vm_layout *l)
+{
+	return l->flags;
+}
+
+VMGPU_EXPORT bool vmgpu_vm_layout_has_consumer_nvidia(const struct vmgpu_vm_layout *l)
+{
+	return l->consumer_nvidia;
+}

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The layout in a libvirt domain: the persistent definition is edited as XML
+ * (libxml2, never string pasting) and defined again; a running domain also
+ * gets the functions hot-plugged. What vmgpu adds carries user aliases
+ * ("ua-vmgpu-..."), so detach removes exactly that and nothing else:
+ *
+ *   <controller type='pci' model='pcie-root-port' index='9'>
+ *     <alias name='ua-vmgpu-rp-0000-01-00'/>
+ *   </controller>
+ *   <hostdev mode='subsystem' type='pci' managed='no'>
+ *     <driver name='vfio'/>
+ *     <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>
+ *     <alias name='ua-vmgpu-0000-01-00-0'/>
+ *     <address type='pci' domain='0x0000' bus='0x09' slot='0x00' function='0x0' multifunction='on'/>
+ *   </hostdev>
+ *
+ * plus <pcihole64> on the pcie-root controller when the default 64-bit hole
+ * is too small, and the KVM-hidden / Hyper-V vendor_id knobs old GeForce
+ * drivers need (Code 43).
+ */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmgpu-internal.h"
+
+#define KiB 1024ULL
+
+static xmlNodePtr child(xmlNodePtr parent, const char *name)
+{
+	for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, BAD_CAST name) == 0)
+			return c;
+	return NULL;
+}
+
+static xmlNodePtr child_or_new(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr c = child(parent, name);
+
+	return c ? c : xmlNewChild(parent, NULL, BAD_CAST name, NULL);
+}
+
+static bool attr_is(xmlNodePtr n, const char *attr, const char *value)
+{
+	xmlChar *v = xmlGetProp(n, BAD_CAST attr);
+	bool r = v && xmlStrcmp(v, BAD_CAST value) == 0;
+
+	xmlFree(v);
+	return r;
+}
+
+static unsigned long attr_ul(xmlNodePtr n, const char *attr)
+{
+	xmlChar *v = xmlGetProp(n, BAD_CAST attr);
+	unsigned long r = v ? strtoul((const char *)v, NULL, 0) : 0;
+
+	xmlFree(v);
+	return r;
+}
+
+static void set_propf(xmlNodePtr n, const char *attr, const char *fmt, ...) _printf_(3, 4);
+static void set_propf(xmlNodePtr n, const char *attr, const char *fmt, ...)
+{
+	char buf[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	xmlSetProp(n, BAD_CAST attr, BAD_CAST buf);
+}
+
+static void hostdev_alias(char *buf, size_t sz, const struct vmgpu_dev *d)
+{
+	snprintf(buf, sz, "ua-vmgpu-%04x-%02x-%02x-%x", d->addr.domain, d->addr.bus, d->addr.dev, d->addr.fn);
+}
+
+static void port_alias(char *buf, size_t sz, const struct vmgpu_dev *d)
+{
+	snprintf(buf, sz, "ua-vmgpu-rp-%04x-%02x-%02x", d->addr.domain, d->addr.bus, d->addr.dev);
+}
+
+static bool alias_is(xmlNodePtr n, const char *alias)
+{
+	xmlNodePtr a = child(n, "alias");
+
+	return a && attr_is(a, "name", alias);
+}
+
+/* A hostdev whose <source> is host function D. */
+static bool hostdev_is(xmlNodePtr n, const struct vmgpu_dev *d)
+{
+	xmlNodePtr a = child(child(n, "source"), "address");
+
+	return a && attr_ul(a, "domain") == d->addr.domain && attr_ul(a, "bus") == d->addr.bus &&
+	       attr_ul(a, "slot") == d->addr.dev && attr_ul(a, "function") == d->addr.fn;
+}
+
+/* Remove the layout's hostdevs and vmgpu's root ports for its slots. */
+static void remove_layout(xmlNodePtr devices, const struct vmgpu_vm_layout *l)
+{
+	xmlNodePtr n = devices->children, next;
+
+	for (; n; n = next) {
+		next = n->next;
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
+			struct vmgpu_vm_function fn;
+			char alias[64];
+			vmgpu_vm_layout_function(l, i, &fn);
+			port_alias(alias, sizeof(alias), fn.dev);
+			if ((xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && hostdev_is(n, fn.dev)) ||
+			    (xmlStrcmp(n->name, BAD_CAST "controller") == 0 && alias_is(n, alias))) {
+				xmlUnlinkNode(n);
+				xmlFreeNode(n);
+				break;
+			}
+		}
+	}
+}
+
+static bool is_q35(xmlNodePtr domain)
+{
+	xmlNodePtr type = child(child(domain, "os"), "type");
+	xmlChar *m = type ? xmlGetProp(type, BAD_CAST "machine") : NULL;
+	bool r = m && strstr((const char *)m, "q35");
+
+	xmlFree(m);
+	return r;
+}
+
+static unsigned max_pci_index(xmlNodePtr devices)
+{
+	unsigned max = 0;
+
+	for (xmlNodePtr n = devices->children; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST "controller") == 0 &&
+		    attr_is(n, "type", "pci") && attr_ul(n, "index") > max)
+			max = (unsigned)attr_ul(n, "index");
+	return max;
+}
+
+static xmlNodePtr new_hostdev(const struct vmgpu_vm_function *fn, unsigned flags, bool with_address, bool q35,
+			      unsigned bus)
+{
+	xmlNodePtr h = xmlNewNode(NULL, BAD_CAST "hostdev"), a;
+	char alias[64];
+
+	xmlSetProp(h, BAD_CAST "mode", BAD_CAST "subsystem");
+	xmlSetProp(h, BAD_CAST "type", BAD_CAST "pci");
+	xmlSetProp(h, BAD_CAST "managed", BAD_CAST((flags & VMGPU_LAYOUT_MANAGED) ? "yes" : "no"));
+	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "driver", NULL), BAD_CAST "name", BAD_CAST "vfio");
+	a = xmlNewChild(xmlNewChild(h, NULL, BAD_CAST "source", NULL), NULL, BAD_CAST "address", NULL);
+	set_propf(a, "domain", "0x%04x", fn->dev->addr.domain);
+	set_propf(a, "bus", "0x%02x", fn->dev->addr.bus);
+	set_propf(a, "slot", "0x%02x", fn->dev->addr.dev);
+	set_propf(a, "function", "0x%x", fn->dev->addr.fn);
+	if (flags & VMGPU_LAYOUT_NO_ROM)
+		xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "rom", NULL), BAD_CAST "bar", BAD_CAST "off");
+	hostdev_alias(alias, sizeof(alias), fn->dev);
+	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+	if (with_address) {
+		a = xmlNewChild(h, NULL, BAD_CAST "address", NULL);
+		xmlSetProp(a, BAD_CAST "type", BAD_CAST "pci");
+		set_propf(a, "domain", "0x0000");
+		/* q35: slot 0 of the function's own root port; i440fx: a slot
+		 * of its own on the root bus. */
+		set_propf(a, "bus", "0x%02x", q35 ? bus : 0);
+		set_propf(a, "slot", "0x%02x", q35 ? 0 : 0x10 + fn->slot);
+		set_propf(a, "function", "0x%x", fn->function);
+		if (fn->multifunction)
+			xmlSetProp(a, BAD_CAST "multifunction", BAD_CAST "on");
+	}
+	return h;
+}
+
+static void set_pcihole64(xmlNodePtr devices, uint64_t bytes)
+{
+	xmlNodePtr root = NULL, hole;
+	char buf[32];
+
+	for (xmlNodePtr n = devices->children; n && !root; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST "controller") == 0 &&
+		    attr_is(n, "type", "pci") && attr_ul(n, "index") == 0)
+			root = n;
+	if (!root) {
+		root = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
+		xmlSetProp(root, BAD_CAST "type", BAD_CAST "pci");
+		xmlSetProp(root, BAD_CAST "index", BAD_CAST "0");
+		xmlSetProp(root, BAD_CAST "model", BAD_CAST "pcie-root");
+	}
+	hole = child(root, "pcihole64");
+	if (hole) {
+		xmlChar *v = xmlNodeGetContent(hole);
+		unsigned long long cur = v ? strtoull((const char *)v, NULL, 10) : 0;
+		bool gib = attr_is(hole, "unit", "GiB"), mib = attr_is(hole, "unit", "MiB");
+		xmlFree(v);
+		cur *= gib ? (1ULL << 30) : mib ? (1ULL << 20) : KiB;
+		if (cur >= bytes)
+			return; /* never shrink what someone set larger */
+		xmlUnlinkNode(hole);
+		xmlFreeNode(hole);
+	}
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(bytes / KiB));
+	hole = xmlNewChild(root, NULL, BAD_CAST "pcihole64", BAD_CAST buf);
+	xmlSetProp(hole, BAD_CAST "unit", BAD_CAST "KiB");
+}
+
+/* Old GeForce drivers stop with Code 43 when they see a hypervisor. */
+static void hide_hypervisor(xmlNodePtr domain)
+{
+	xmlNodePtr features = child_or_new(domain, "features"), kvm, hidden, hyperv, vid;
+
+	kvm = child_or_new(features, "kvm");
+	hidden = child_or_new(kvm, "hidden");
+	xmlSetProp(hidden, BAD_CAST "state", BAD_CAST "on");
+	hyperv = child_or_new(features, "hyperv");
+	if (!xmlHasProp(hyperv, BAD_CAST "mode"))
+		xmlSetProp(hyperv, BAD_CAST "mode", BAD_CAST "custom");
+	vid = child_or_new(hyperv, "vendor_id");
+	xmlSetProp(vid, BAD_CAST "state", BAD_CAST "on");
+	xmlSetProp(vid, BAD_CAST "value", BAD_CAST "vmgpuvmgpu00");
+}
+
+/* Edit DOC (a <domain>) to hold the layout, or (REMOVE) not to. */
+static int edit_domain(xmlDocPtr doc, const struct vmgpu_vm_layout *l, bool remove, char *why, size_t sz)
+{
+	xmlNodePtr domain = xmlDocGetRootElement(doc), devices;
+	unsigned flags = vmgpu_vm_layout_flags(l), base;
+	const struct vmgpu_mmio *m = vmgpu_vm_layout_mmio(l);
+	bool q35;
+
+	if (!domain || xmlStrcmp(domain->name, BAD_CAST "domain") != 0) {
+		snprintf(why, sz, "not a libvirt domain definition");
+		return -EINVAL;
+	}
+	devices = child_or_new(domain, "devices");
+	remove_layout(devices, l);
+	if (remove)
+		return 0;
+	q35 = is_q35(domain);
+	base = max_pci_index(devices) + 1;
+	for (size_t s = 0; q35 && s < vmgpu_vm_layout_n_slots(l); s++) {
+		xmlNodePtr c = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
+		struct vmgpu_vm_function fn;
+		char alias[64];
+		for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++)
+			if (vmgpu_vm_layout_function(l, i, &fn) == 0 && fn.slot == s)
+				break;
+		xmlSetProp(c, BAD_CAST "type", BAD_CAST "pci");
+		set_propf(c, "index", "%u", base + (unsigned)s);
+		xmlSetProp(c, BAD_CAST "model", BAD_CAST "pcie-root-port");
+		port_alias(alias, sizeof(alias), fn.dev);
+		xmlSetProp(xmlNewChild(c, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+	}
+	for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
+		struct vmgpu_vm_function fn;
+		vmgpu_vm_layout_function(l, i, &fn);
+		xmlAddChild(devices, new_hostdev(&fn, flags, true, q35, base + fn.slot));
+	}
+	if (!m->qemu_pci_hole64_sufficient && q35)
+		set_pcihole64(devices, m->qemu_pci_hole64);
+	if (flags & VMGPU_LAYOUT_NVIDIA_HIDE)
+		hide_hypervisor(domain);
+	return 0;
+}
+
+static int doc_to_string(xmlDocPtr doc, char **ret)
+{
+	xmlChar *out = NULL;
+	int len = 0;
+
+	xmlDocDumpFormatMemoryEnc(doc, &out, &len, "UTF-8", 1);
+	if (!out)
+		return -ENOMEM;
+	*ret = strdup((const char *)out);
+	xmlFree(out);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static xmlDocPtr parse_xml(const char *xml)
+{
+	/* NONET: never fetch an external entity; no entity expansion. */
+	return xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static xmlDocPtr skeleton(const char *vm)
+{
+	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr d = xmlNewNode(NULL, BAD_CAST "domain"), os, type;
+
+	xmlDocSetRootElement(doc, d);
+	xmlSetProp(d, BAD_CAST "type", BAD_CAST "kvm");
+	xmlNewTextChild(d, NULL, BAD_CAST "name", BAD_CAST vm); /* escaped by libxml2 */
+	os = xmlNewChild(d, NULL, BAD_CAST "os", NULL);
+	type = xmlNewChild(os, NULL, BAD_CAST "type", BAD_CAST "hvm");
+	xmlSetProp(type, BAD_CAST "arch", BAD_CAST "x86_64");
+	xmlSetProp(type, BAD_CAST "machine", BAD_CAST "q35");
+	xmlNewChild(d, NULL, BAD_CAST "devices", NULL);
+	return doc;
+}
+
+static bool valid_utf8_name(const char *s)
+{
+	return s && *s && xmlCheckUTF8((const unsigned char *)s);
+}
+
+VMGPU_EXPORT int vmgpu_render_libvirt(const struct vmgpu_vm_layout *l, const char *domain_xml, const char *vm,
+				      char **ret)
+{
+	xmlDocPtr doc;
+	char why[128];
+	int r;
+
+	if (!domain_xml && !valid_utf8_name(vm))
+		return -EINVAL;
+	doc = domain_xml ? parse_xml(domain_xml) : skeleton(vm);
+	if (!doc)
+		return -EINVAL;
+	r = edit_domain(doc, l, false, why, sizeof(why));
+	if (r == 0)
+		r = doc_to_string(doc, ret);
+	xmlFreeDoc(doc);
+	return r;
+}
+
+/* ---- through libvirt ---- */
+
+static void quiet(void *userdata, virErrorPtr err)
+{
+	/* The library never prints: errors are collected into the report. */
+}
+
+struct lvreport {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+_printf_(2, 3) static void say(struct lvreport *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(r->f, fmt, ap);
+	va_end(ap);
+	fputc('\n', r->f);
+}
+
+static const char *lverr(void)
+{
+	const char *m = virGetLastErrorMessage();
+
+	return m ? m : "unknown libvirt error";
+}
+
+static int check_domain(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool detach, struct lvreport *rep)
+{
+	int r = virDomainHasManagedSaveImage(dom, 0);
+
+	if (r > 0) {
+		/* The Hyper-V rule "automatic stop action must be Turn Off", in
+		 * libvirt terms: a saved state cannot be restored with a
+		 * passed-through device. */
+		say(rep, "the domain has a managed save image: a saved state cannot hold a passed-through device; "
+			 "remove it (virsh managedsave-remove) or start and shut the domain down first");
+		return -EPERM;
+	}
+	if (detach || (vmgpu_vm_layout_flags(l) & VMGPU_LAYOUT_MANAGED))
+		return 0;
+	for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
+		struct vmgpu_vm_function fn;
+		vmgpu_vm_layout_function(l, i, &fn);
+		if (!fn.dev->driver || strcmp(fn.dev->driver, "vfio-pci") != 0) {
+			say(rep, "%s is not on vfio-pci (driver: %s): run vmgpu assign %s first, or use --managed", fn.dev->address,
+			    fn.dev->driver ? fn.dev->driver : "none", fn.dev->address);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/* Hot-plug (or unplug) each function into the running domain. */
+static int live_update(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool detach, struct lvreport *rep)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
+		struct vmgpu_vm_function fn;
+		char alias[64];
+		vmgpu_vm_layout_function(l, i, &fn);
+		hostdev_alias(alias, sizeof(alias), fn.dev);
+		if (detach) {
+			if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+				say(rep, "live: %s: %s", fn.dev->address, lverr());
+				failed = -EIO;
+			}
+			continue;
+		}
+		xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+		/* No guest address: q35 root ports cannot be hot-added, so the
+		 * function goes to a free hotpluggable port for now and to its
+		 * own port at the next boot. */
+		xmlDocSetRootElement(doc, new_hostdev(&fn, vmgpu_vm_layout_flags(l), false, true, 0));
+		char *xml = NULL;
+		if (doc_to_string(doc, &xml) == 0 && virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+			say(rep, "live: %s: %s", fn.dev->address, lverr());
+			failed = -EIO;
+		}
+		free(xml);
+		xmlFreeDoc(doc);
+	}
+	return failed;
+}
+
+VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach,
+				      bool dry_run, char **ret_xml, char **ret_report)
+{
+	struct lvreport rep = { 0 };
+	virConnectPtr conn = NULL;
+	virDomainPtr dom = NULL;
+	char *xml = NULL, *newxml = NULL, why[128];
+	xmlDocPtr doc = NULL;
+	int r = 0;
+
+	rep.f = open_memstream(&rep.buf, &rep.len);
+	if (!rep.f)
+		return -ENOMEM;
+	virSetErrorFunc(NULL, quiet);
+	conn = virConnectOpen(uri ? uri : "qemu:///system");
+	if (!conn) {
+		say(&rep, "cannot connect to %s: %s", uri ? uri : "qemu:///system", lverr());
+		r = -ECONNREFUSED;
+		goto out;
+	}
+	dom = virDomainLookupByName(conn, vm);
+	if (!dom) {
+		say(&rep, "no domain named '%s' on %s", vm, uri ? uri : "qemu:///system");
+		r = -ENOENT;
+		goto out;
+	}
+	if ((r = check_domain(dom, l, detach, &rep)) < 0)
+		goto out;
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml || !(doc = parse_xml(xml))) {
+		say(&rep, "cannot read the definition of '%s': %s", vm, lverr());
+		r = -EIO;
+		goto out;
+	}
+	if ((r = edit_domain(doc, l, detach, why, sizeof(why))) < 0 || (r = doc_to_string(doc, &newxml)) < 0) {
+		say(&rep, "%s", r == -ENOMEM ? "out of memory" : why);
+		goto out;
+	}
+	if (dry_run)
+		goto out;
+	virDomainPtr defined = virDomainDefineXML(conn, newxml);
+	if (!defined) {
+		say(&rep, "libvirt refused the new definition (the domain is unchanged): %s", lverr());
+		r = -EINVAL;
+		goto out;
+	}
+	virDomainFree(defined);
+	say(&rep, "%s the persistent definition of '%s'", detach ? "removed from" : "added to", vm);
+	if (virDomainIsActive(dom) == 1) {
+		if (live_update(dom, l, detach, &rep) < 0) {
+			say(&rep, "the running domain was not fully updated; the definition applies at the next boot");
+			r = -EIO;
+		} else {
+			say(&rep, "%s the running domain", detach ? "unplugged from" : "hot-plugged into");
+		}
+	}
+out:
+	if (ret_xml && r == 0) {
+		*ret_xml = newxml;
+		newxml = NULL;
+	}
+	free(newxml);
+	free(xml);
+	xmlFreeDoc(doc);
+	if (dom)
+		virDomainFree(dom);
+	if (conn)
+		virConnectClose(conn);
+	fclose(rep.f);
+	if (rep.len && rep.buf[rep.len - 1] == '\n')
+		rep.buf[rep.len - 1] = '\0';
+	if (ret_report)
+		*ret_report = rep.buf;
+	else
+		free(rep.buf);
+	return r;
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * attach/detach through the real libvirt C API, against its built-in test
+ * driver (test:///default: in-process, no daemon). The test driver cannot
+ * hot-plug or detach host devices (see ../shared/testbed §7.1), so these
+ * tests cover the persistent definition: define/update/dumpxml round trips,
+ * idempotence, refusals and errors leaving the domain unchanged.
+ */
+#include <errno.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "testlib.h"
+#include "vmgpu.h"
+
+#define URI "test:///default"
+
+static const char *const domain_fmt =
+	"<domain type='test'><name>%s</name><memory unit='MiB'>512</memory><vcpu>1</vcpu>"
+	"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+	"<controller type='pci' index='0' model='pcie-root'/>"
+	"<controller type='pci' index='1' model='pcie-root-port'/></devices></domain>";
+
+static void quiet(void *u, virErrorPtr e)
+{
+}
+
+static virConnectPtr conn;
+
+static char *xml_escape(const char *s)
+{
+	char *out = malloc(strlen(s) * 6 + 1), *o = out;
+
+	for (; *s; s++) {
+		const char *rep = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '\'' ? "&apos;" : NULL;
+		if (rep)
+			o = stpcpy(o, rep);
+		else
+			*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+static virDomainPtr define(const char *name)
+{
+	char *esc = xml_escape(name), *xml = NULL;
+	virDomainPtr d;
+
+	if (asprintf(&xml, domain_fmt, esc) < 0)
+		abort();
+	d = virDomainDefineXML(conn, xml);
+	free(xml);
+	free(esc);
+	return d;
+}
+
+static char *dump(virDomainPtr d)
+{
+	return virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+struct host_env {
+	struct fx *fx;
+	struct vmgpu_ctx *ctx;
+	struct vmgpu_host *host;
+	struct vmgpu_vm_layout *layout;
+};
+
+static void layout_for(struct host_env *e, const char *scenario, const char *addr, unsigned flags)
+{
+	struct vmgpu_dev *d;
+
+	e->fx = fx_new();
+	fx_scenario_find(scenario)->build(e->fx);
+	fx_finish(e->fx);
+	if (vmgpu_ctx_new(fx_root(e->fx), &e->ctx) < 0 || vmgpu_host_scan(e->ctx, &e->host) < 0 ||
+	    vmgpu_host_lookup(e->host, addr, &d) < 0 || vmgpu_vm_layout_new(e->host, &d, 1, flags, &e->layout) < 0)
+		abort();
+}
+
+static void host_close(struct host_env *e)
+{
+	vmgpu_vm_layout_unref(e->layout);
+	vmgpu_host_unref(e->host);
+	vmgpu_ctx_unref(e->ctx);
+	fx_free(e->fx);
+}
+
+static void t_round_trip(void)
+{
+	struct host_env e;
+	virDomainPtr d = define("vmgpu-desk");
+	char *report = NULL, *before, *after;
+
+	layout_for(&e, "gpu-audio", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+	before = dump(d);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-desk", false, false, NULL, &report), 0);
+	free(report);
+	after = dump(d);
+	CHECK_EQ_INT(count(after, "<hostdev "), 2);
+	CHECK(strstr(after, "multifunction='on'") != NULL);
+	CHECK(strstr(after, "<alias name='ua-vmgpu-0000-01-00-1'/>") != NULL);
+	CHECK(strstr(after, "managed='yes'") != NULL);
+	CHECK_EQ_INT(count(after, "model='pcie-root-port'"), 2); /* the domain's own + ours */
+	free(after);
+	/* Again: same result, nothing doubled. */
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-desk", false, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK_EQ_INT(count(after, "<hostdev "), 2);
+	CHECK_EQ_INT(count(after, "model='pcie-root-port'"), 2);
+	free(after);
+	/* Detach: back to the definition we started from. */
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-desk", true, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK_EQ_INT(count(after, "<hostdev "), 0);
+	CHECK_EQ_STR(after, before);
+	free(after);
+	free(before);
+	virDomainUndefine(d);
+	virDomainFree(d);
+	host_close(&e);
+}
+
+static void t_large_bar_pcihole(void)
+{
+	struct host_env e;
+	virDomainPtr d = define("vmgpu-ml");
+	char *after, *xml = NULL;
+
+	layout_for(&e, "large-bar", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+	/* dry run: the definition it would use, nothing changed */
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-ml", false, true, &xml, NULL), 0);
+	CHECK(xml && strstr(xml, "<pcihole64 unit=\"KiB\">134217728</pcihole64>"));
+	free(xml);
+	after = dump(d);
+	CHECK_EQ_INT(count(after, "<hostdev "), 0);
+	free(after);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-ml", false, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK(strstr(after, "<pcihole64 unit='KiB'>134217728</pcihole64>") != NULL);
+	free(after);
+	virDomainUndefine(d);
+	virDomainFree(d);
+	host_close(&e);
+}
+
+static void t_errors_leave_domain(void)
+{
+	struct host_env e;
+	virDomainPtr d = define("vmgpu-err");
+	char *report = NULL, *before = dump(d), *after;
+
+	layout_for(&e, "gpu-audio", "0000:01:00.0", 0); /* not managed, not on vfio-pci */
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-err", false, false, NULL, &report), -EBUSY);
+	CHECK(report && strstr(report, "vmgpu assign"));
+	free(report);
+	report = NULL;
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "no-such-domain", false, false, NULL, &report), -ENOENT);
+	CHECK(report && strstr(report, "no domain named 'no-such-domain'"));
+	free(report);
+	report = NULL;
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, "test:///nonexistent/vmgpu.xml", "vmgpu-err", false, false, NULL,
+					  &report), -ECONNREFUSED);
+	CHECK(report && strstr(report, "cannot connect"));
+	free(report);
+	after = dump(d);
+	CHECK_EQ_STR(after, before);
+	free(after);
+	free(before);
+	virDomainUndefine(d);
+	virDomainFree(d);
+	host_close(&e);
+}
+
+/* A domain with a saved state cannot take a passed-through device: the
+ * libvirt form of Hyper-V's "automatic stop action: turn off". */
+static void t_managed_save(void)
+{
+	struct host_env e;
+	virDomainPtr d = define("vmgpu-saved");
+	char *report = NULL;
+
+	layout_for(&e, "gpu-audio", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+	CHECK_EQ_INT(virDomainCreate(d), 0);
+	CHECK_EQ_INT(virDomainManagedSave(d, 0), 0);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-saved", false, false, NULL, &report), -EPERM);
+	CHECK(report && strstr(report, "managed save"));
+	free(report);
+	virDomainManagedSaveRemove(d, 0);
+	virDomainUndefine(d);
+	virDomainFree(d);
+	host_close(&e);
+}
+
+static void t_hostile_names(void)
+{
+	const char *names[] = { "it's", "say \"hi\"", "a$b $(reboot)", "back`tick`", "]]> <x/> &amp;", "café 日本 😀" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct host_env e;
+		virDomainPtr d = define(names[i]), back;
+		char *after;
+
+		if (!d) {
+			fprintf(stderr, "  libvirt refused to define '%s': %s\n", names[i], virGetLastErrorMessage());
+			continue; /* libvirt's own rule; nothing of ours to test */
+		}
+		layout_for(&e, "gpu-audio", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+		CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, names[i], false, false, NULL, NULL), 0);
+		back = virDomainLookupByName(conn, names[i]);
+		CHECK(back != NULL);
+		CHECK_EQ_STR(back ? virDomainGetName(back) : NULL, names[i]);
+		after = back ? dump(back) : NULL;
+		CHECK(after && count(after, "<hostdev ") == 2);
+		free(after);
+		if (back)
+			virDomainFree(back);
+		virDomainUndefine(d);
+		virDomainFree(d);
+		host_close(&e);
+	}
+}
+
+int main(void)
+{
+	static const struct test_case tests[] = {
+		{ "attach, again, detach: round trip", t_round_trip },
+		{ "large BAR raises pcihole64", t_large_bar_pcihole },
+		{ "errors leave the domain unchanged", t_errors_leave_domain },
+		{ "managed save image refused", t_managed_save },
+		{ "hostile VM names", t_hostile_names },
+	};
+	int r;
+
+	virSetErrorFunc(NULL, quiet);
+	conn = virConnectOpen(URI);
+	if (!conn) {
+		printf("SKIP: cannot open %s\n", URI);
+		return 77;
+	}
+	r = test_main(tests, sizeof(tests) / sizeof(tests[0]));
+	virConnectClose(conn);
+	return r;
+}
