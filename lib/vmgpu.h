@@ -433,6 +433,63 @@ unsigned vmgpu_vm_layout_flags(const struct vmgpu_vm_layout *l);
 /* A consumer NVIDIA GPU is in the layout (old drivers refuse VMs: Code 43). */
 bool vmgpu_vm_layout_has_consumer_nvidia(const struct vmgpu_vm_layout *l);
 
+/* ---- splitting one GPU among VMs: what the host offers ------------------ */
+
+struct vmgpu_split; /* the partitioning inventory of a host */
+
+struct vmgpu_mdev_type {
+	const char *id;          /* directory name: "nvidia-63", "mbochs-medium", "i915-GVTg_V5_4" */
+	const char *name;        /* its "name" attribute, or NULL */
+	const char *description; /* its "description", or NULL */
+	const char *device_api;  /* "vfio-pci" */
+	int available;           /* available_instances, -1 unreadable */
+	uint64_t vram_mib;       /* from the name/description when it says, else 0 */
+};
+
+struct vmgpu_mdev {
+	const char *uuid;
+	const char *type;        /* mdev type id */
+	const char *parent;      /* parent name (PCI address or virtual device) */
+};
+
+struct vmgpu_vgpu_type {     /* NVIDIA vGPU on an SR-IOV VF (vGPU 17+, nvidia/ in sysfs) */
+	unsigned id;
+	const char *name;        /* "NVIDIA A40-2Q" */
+	uint64_t vram_mib;
+};
+
+/* One parent that can be split: a PCI function (GPU, SR-IOV PF) or a
+ * virtual mdev parent (the kernel's mbochs/mdpy samples). */
+struct vmgpu_split_parent {
+	const char *name;        /* "0000:01:00.0" or "mbochs" */
+	struct vmgpu_dev *dev;   /* NULL for a virtual parent */
+	int sriov_total_vfs;     /* -1: no SR-IOV */
+	int sriov_num_vfs;
+	int sriov_autoprobe;     /* -1 unknown */
+	size_t n_mdev_types;
+	const struct vmgpu_mdev_type *mdev_types;
+	const char *render_node; /* "/dev/dri/renderD128" for paravirtual sharing, or NULL */
+	size_t n_vfs;            /* VFs present (for per-VF vGPU) */
+};
+
+struct vmgpu_vf_vgpu {
+	struct vmgpu_dev *vf;
+	unsigned current;        /* current_vgpu_type, 0 for none */
+	size_t n_creatable;
+	const struct vmgpu_vgpu_type *creatable;
+};
+
+int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **ret_split);
+struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s);
+size_t vmgpu_split_n_parents(const struct vmgpu_split *s);
+const struct vmgpu_split_parent *vmgpu_split_parent(const struct vmgpu_split *s, size_t i);
+/* Existing mdev instances, host-wide. */
+size_t vmgpu_split_n_mdevs(const struct vmgpu_split *s);
+const struct vmgpu_mdev *vmgpu_split_mdev(const struct vmgpu_split *s, size_t i);
+/* VFs of PARENT with NVIDIA vGPU type files. */
+size_t vmgpu_split_n_vf_vgpus(const struct vmgpu_split *s, size_t parent);
+const struct vmgpu_vf_vgpu *vmgpu_split_vf_vgpu(const struct vmgpu_split *s, size_t parent, size_t i);
+
 /* ---- renderers: one layout, several formats (strings are malloc'ed) ---- */
 
 /* QEMU arguments, one per line. */

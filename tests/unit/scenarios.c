@@ -6,6 +6,7 @@
  * the reason needs. tests/unit/test-verdict.c checks the verdicts;
  * tests/cli/ drives the real binary over the same trees (mkfixture).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "fixture.h"
@@ -358,6 +359,98 @@ static void s_nic_in_group(struct fx *fx)
 		"enp1s0f2\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n");
 }
 
+/* NVIDIA vGPU 17+ on an A10: SR-IOV VFs, each with nvidia/creatable_vgpu_types
+ * and current_vgpu_type (the mdev-less model of Ada/Hopper-era drivers). */
+static void s_nvidia_vgpu(struct fx *fx)
+{
+	struct gpu_opts o = nvidia;
+	struct fx_cfg c;
+
+	o.device = 0x2236; /* A10 */
+	o.driver = "nvidia";
+	o.bar1 = 32ULL << 30;
+	fx_host_iommu(fx);
+	root_port(fx, "0000:00:01.0", 1);
+	gpu(fx, "0000:01:00.0", "0000:00:01.0", 2, &o, 0x4000000000ULL);
+	fx_attr(fx, "0000:01:00.0", "sriov_totalvfs", "16\n");
+	fx_attr(fx, "0000:01:00.0", "sriov_numvfs", "2\n");
+	fx_attr(fx, "0000:01:00.0", "sriov_drivers_autoprobe", "0\n");
+	for (int vf = 0; vf < 2; vf++) {
+		char addr[32], link[128];
+		snprintf(addr, sizeof(addr), "0000:01:00.%d", 4 + vf);
+		fx_cfg_init(&c, 0xffff, 0xffff, 0x030200, 0x00);
+		fx_cfg_pcie(&c, PCIE_EP, true);
+		fx_dev(fx, addr, "0000:00:01.0", &c);
+		fx_attr(fx, addr, "vendor", "0x10de\n");
+		fx_attr(fx, addr, "device", "0x2236\n");
+		fx_group(fx, addr, 10 + vf);
+		snprintf(link, sizeof(link), "sys/devices/pci0000:00/0000:00:01.0/%s/physfn", addr);
+		fx_symlink(fx, link, "../0000:01:00.0");
+		fx_attr(fx, addr, "nvidia/creatable_vgpu_types",
+			"ID    : vGPU Name\n557   : NVIDIA A10-1Q\n558   : NVIDIA A10-2Q\n560   : NVIDIA A10-4Q\n"
+			"562   : NVIDIA A10-8Q\n");
+		fx_attr(fx, addr, "nvidia/current_vgpu_type", vf == 0 ? "560\n" : "0\n");
+	}
+}
+
+/* The kernel's mbochs sample (a virtual parent with 4/16/64 MiB types, one
+ * instance created) and a GRID P40 offering NVIDIA mdev types. */
+static void s_mdev(struct fx *fx)
+{
+	struct gpu_opts o = nvidia;
+	const char *types[][3] = {
+		{ "mbochs-small", "64", "virtual display, 4 MB video memory" },
+		{ "mbochs-medium", "15", "virtual display, 16 MB video memory" },
+		{ "mbochs-large", "4", "virtual display, 64 MB video memory" },
+	};
+	char path[256];
+
+	fx_host_iommu(fx);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "sys/devices/virtual/mbochs/mbochs/mdev_supported_types/%s/available_instances", types[i][0]);
+		fx_file(fx, path, types[i][1]);
+		snprintf(path, sizeof(path), "sys/devices/virtual/mbochs/mbochs/mdev_supported_types/%s/description", types[i][0]);
+		fx_file(fx, path, types[i][2]);
+		snprintf(path, sizeof(path), "sys/devices/virtual/mbochs/mbochs/mdev_supported_types/%s/device_api", types[i][0]);
+		fx_file(fx, path, "vfio-pci\n");
+		snprintf(path, sizeof(path), "sys/devices/virtual/mbochs/mbochs/mdev_supported_types/%s/create", types[i][0]);
+		fx_file(fx, path, "");
+	}
+	fx_symlink(fx, "sys/class/mdev_bus/mbochs", "../../devices/virtual/mbochs/mbochs");
+	fx_mkdir(fx, "sys/devices/virtual/mbochs/mbochs/6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f");
+	fx_symlink(fx, "sys/devices/virtual/mbochs/mbochs/6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f/mdev_type",
+		   "../mdev_supported_types/mbochs-medium");
+	fx_symlink(fx, "sys/bus/mdev/devices/6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f",
+		   "../../../devices/virtual/mbochs/mbochs/6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f");
+	o.device = 0x1b38; /* Tesla P40 */
+	o.driver = "nvidia";
+	root_port(fx, "0000:00:01.0", 1);
+	gpu(fx, "0000:01:00.0", "0000:00:01.0", 2, &o, 0xc0000000ULL);
+	fx_attr(fx, "0000:01:00.0", "mdev_supported_types/nvidia-46/name", "GRID P40-2Q\n");
+	fx_attr(fx, "0000:01:00.0", "mdev_supported_types/nvidia-46/description",
+		"num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, max_instance=12\n");
+	fx_attr(fx, "0000:01:00.0", "mdev_supported_types/nvidia-46/available_instances", "12\n");
+	fx_attr(fx, "0000:01:00.0", "mdev_supported_types/nvidia-46/device_api", "vfio-pci\n");
+	fx_symlink(fx, "sys/class/mdev_bus/0000:01:00.0", "../../devices/pci0000:00/0000:00:01.0/0000:01:00.0");
+}
+
+/* Two GPUs with render nodes: paravirtual sharing must pick the chosen one's. */
+static void s_render_nodes(struct fx *fx)
+{
+	s_gpu_audio(fx);
+	fx_class_dev(fx, "0000:01:00.0", "drm/card1", "drm", "226:1");
+	fx_class_dev(fx, "0000:01:00.0", "drm/renderD129", "drm", "226:129");
+	root_port(fx, "0000:00:02.0", 3);
+	{
+		struct gpu_opts o = nvidia;
+		o.vendor = 0x1af4;
+		o.device = 0x1050;
+		o.driver = "virtio-pci";
+		gpu(fx, "0000:02:00.0", "0000:00:02.0", 4, &o, 0xd0000000ULL);
+	}
+	fx_class_dev(fx, "0000:02:00.0", "virtio2/drm/renderD128", "drm", "226:128");
+}
+
 const struct fx_scenario fx_scenarios[] = {
 	{ "gpu-alone", "a GPU alone in its IOMMU group", s_gpu_alone, "0000:01:00.0", "ready", "host_driver", "no_reset" },
 	{ "gpu-audio", "GPU + HDMI audio sharing a group", s_gpu_audio, "0000:01:00.0", "ready_with_companions", "", "group_spans_slots" },
@@ -383,6 +476,9 @@ const struct fx_scenario fx_scenarios[] = {
 	{ "disk-in-group", "group shared with the mounted root NVMe", s_disk_in_group, "0000:02:00.0", "blocked", "group_shared_with_host", "" },
 	{ "gpu-open", "GPU node open by Xorg", s_gpu_open, "0000:01:00.0", "ready_with_companions", "", "" },
 	{ "nic-in-group", "group holds the NIC with the default route", s_nic_in_group, "0000:01:00.0", "blocked", "group_shared_with_host", "" },
+	{ "nvidia-vgpu", "A10 with vGPU types on its VFs", s_nvidia_vgpu, "0000:01:00.0", "ready", "", "" },
+	{ "mdev", "mbochs and GRID mdev types", s_mdev, "0000:01:00.0", "ready", "", "" },
+	{ "render-nodes", "two GPUs with render nodes", s_render_nodes, "0000:02:00.0", "ready", "", "" },
 };
 const size_t fx_n_scenarios = sizeof(fx_scenarios) / sizeof(fx_scenarios[0]);
 

@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Placement of a pool of desktops onto the host's GPUs (`vmgpu plan FILE`).
+ *
+ * Rules, as the hardware and the kernel impose them:
+ *  - A GPU serves one way at a time: passed through whole to one VM, sliced
+ *    (mdev / vGPU instances) or shared (its render node serves virtio-gpu
+ *    desktops). Slicing and sharing could in principle coexist, but on vGPU
+ *    and mdev hosts the vendor driver owns the GPU and the host is not set up
+ *    to also render virgl for guests, so one GPU gets one mode.
+ *  - Functions of one IOMMU group go to one VM. A dedicated desktop takes the
+ *    whole group of its GPU: the other GPUs of the group serve no one else.
+ *    A group with a busy GPU (already given to a VM) serves no one, and one
+ *    with slices already created cannot be given away whole.
+ *  - A GPU holds instances of one type: its current_type, or the first type
+ *    chosen on it; at most min(instances - used, available) more.
+ *  - share_capacity is what the render node can still serve.
+ *
+ * Objective: place as many desktops as possible, then use as few GPUs as
+ * possible, then spend as little slice VRAM as possible. Every choice is
+ * broken by indices in the end, so the same input gives the same output.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "macro.h"
+#include "placement.h"
+
+#define NONE SIZE_MAX
+
+enum mode {
+	G_FREE,   /* nothing on it yet */
+	G_DEAD,   /* serves no one: busy, its group went to a VM, unusable slices */
+	G_WHOLE,  /* passed through to a dedicated desktop */
+	G_SLICED, /* holds instances of TYPE */
+	G_SHARED, /* its render node serves shared desktops */
+};
+
+struct gstate {
+	enum mode mode;
+	const struct pl_type *type; /* G_SLICED */
+	unsigned left;              /* instances of TYPE, or share units, still free */
+	bool hosts;                 /* a desktop of this pool landed here */
+};
+
+/* A GPU as a candidate for a phase: sorted by the keys, then by index. */
+struct cand {
+	uint64_t k[3];
+	size_t gpu;
+	const struct pl_type *type;
+	unsigned cap;
+};
+
+/* What does not change between strategies. */
+struct ctx {
+	const struct pl_gpu *gpus;
+	size_t n_gpus;
+	const struct pl_desktop *desktops;
+	size_t n_desktops;
+	size_t *grp;         /* the group index of each GPU */
+	size_t *members;     /* GPU indices, grouped */
+	size_t *grp_start;   /* members of group k: members[grp_start[k] .. grp_start[k + 1]) */
+	size_t n_grps;
+	bool *grp_dirty;     /* the group cannot go to a VM: busy or sliced member */
+	struct gstate *base; /* each GPU before this pool */
+	uint64_t *vram;      /* distinct slice VRAM sizes, ascending: the class thresholds */
+	size_t n_vram;
+	size_t *cls;         /* slice class of each desktop: smallest VRAM size that fits; NONE */
+	size_t *by_cls;      /* slice desktops by class, then index */
+	size_t *cls_start;   /* class m: by_cls[cls_start[m] .. cls_start[m + 1]) */
+};
+
+/* One strategy's placement. */
+struct run {
+	struct gstate *g;
+	size_t *gpu_of;               /* per desktop; NONE: unplaced */
+	const struct pl_type **type_of;
+	size_t *open;                 /* sliced GPUs that host desktops of the pool */
+	size_t n_open;
+	struct cand *cand;            /* n_gpus of scratch */
+	size_t unplaced, used;
+	uint64_t vram;
+};
+
+/* Strategies, as bits: which GPUs dedicated desktops spare (those that can be
+ * sliced, or those that can be shared), and whether slices or shared desktops
+ * choose their GPUs first. Each is cheap; the best result is kept. */
+#define ST_SPARE_SHARING 1u
+#define ST_SHARED_FIRST 2u
+#define N_STRATEGIES 4u
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	for (size_t i = 0; i < ARRAY_SIZE(x->k); i++)
+		if (x->k[i] != y->k[i])
+			return x->k[i] < y->k[i] ? -1 : 1;
+	return x->gpu < y->gpu ? -1 : x->gpu > y->gpu;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ---- the GPUs as they are ---- */
+
+/* Instances of T that may still be created when USED already exist. */
+static unsigned type_room(const struct pl_type *t, unsigned used)
+{
+	if (used >= t->instances)
+		return 0;
+	return MIN(t->instances - used, t->available);
+}
+
+static const struct pl_type *find_type(const struct pl_gpu *g, const char *name)
+{
+	for (size_t i = 0; i < g->n_types; i++)
+		if (g->types[i].name && strcmp(g->types[i].name, name) == 0)
+			return &g->types[i];
+	return NULL;
+}
+
+static struct gstate base_state(const struct pl_gpu *g)
+{
+	const struct pl_type *t;
+
+	if (g->busy)
+		return (struct gstate){ .mode = G_DEAD };
+	if (!g->current_type)
+		/* Instances of a type we are not told: nothing may be added. */
+		return (struct gstate){ .mode = g->used_slices ? G_DEAD : G_FREE };
+	t = find_type(g, g->current_type);
+	if (!t)
+		return (struct gstate){ .mode = G_DEAD };
+	return (struct gstate){ .mode = G_SLICED, .type = t, .left = type_room(t, g->used_slices) };
+}
+
+/* The largest slice capacity a GPU offers, in MiB (instances where VRAM is
+ * unknown): what passing it through whole gives up. */
+static uint64_t slice_value(const struct pl_gpu *g)
+{
+	uint64_t best = 0;
+
+	for (size_t i = 0; i < g->n_types; i++)
+		best = MAX(best, (uint64_t)type_room(&g->types[i], 0) * MAX(g->types[i].vram_mib, 1));
+	return best;
+}
+
+/* ---- context ---- */
+
+static int build_groups(struct ctx *c)
+{
+	_cleanup_free_ struct cand *s = calloc(MAX(c->n_gpus, 1), sizeof(*s));
+	size_t k = 0;
+
+	if (!s)
+		return -ENOMEM;
+	/* No group: a group of its own. */
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		int gr = c->gpus[i].iommu_group;
+		s[i] = (struct cand){ .k = { gr < 0, gr < 0 ? i : (uint64_t)gr, 0 }, .gpu = i };
+	}
+	qsort(s, c->n_gpus, sizeof(*s), cand_cmp);
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		if (i > 0 && (s[i].k[0] != s[i - 1].k[0] || s[i].k[1] != s[i - 1].k[1]))
+			k++;
+		c->members[i] = s[i].gpu;
+		c->grp[s[i].gpu] = k;
+	}
+	c->n_grps = c->n_gpus ? k + 1 : 0;
+	for (size_t i = 0, g = 0; i < c->n_gpus; i++)
+		if (i == 0 || c->grp[c->members[i]] != c->grp[c->members[i - 1]])
+			c->grp_start[g++] = i;
+	c->grp_start[c->n_grps] = c->n_gpus;
+	return 0;
+}
+
+/* A busy GPU takes its group with it; slices already created keep the group
+ * from being given away whole. */
+static void build_base(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		c->base[i] = base_state(&c->gpus[i]);
+		if (c->base[i].mode != G_FREE)
+			c->grp_dirty[c->grp[i]] = true;
+	}
+	for (size_t k = 0; k < c->n_grps; k++) {
+		bool busy = false;
+		for (size_t j = c->grp_start[k]; j < c->grp_start[k + 1]; j++)
+			busy |= c->gpus[c->members[j]].busy;
+		for (size_t j = c->grp_start[k]; busy && j < c->grp_start[k + 1]; j++)
+			c->base[c->members[j]] = (struct gstate){ .mode = G_DEAD };
+	}
+}
+
+static int build_thresholds(struct ctx *c)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < c->n_gpus; i++)
+		n += c->gpus[i].n_types;
+	c->vram = calloc(MAX(n, 1), sizeof(*c->vram));
+	if (!c->vram)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_gpus; i++)
+		for (size_t t = 0; t < c->gpus[i].n_types; t++)
+			c->vram[k++] = c->gpus[i].types[t].vram_mib;
+	qsort(c->vram, n, sizeof(*c->vram), u64_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (c->n_vram == 0 || c->vram[i] != c->vram[c->n_vram - 1])
+			c->vram[c->n_vram++] = c->vram[i];
+	return 0;
+}
+
+/* Index of the smallest threshold >= MIB, NONE when none is. */
+static size_t class_of(const struct ctx *c, uint64_t mib)
+{
+	size_t lo = 0, hi = c->n_vram;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->vram[mid] < mib)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n_vram ? lo : NONE;
+}
+
+/* Desktops whose VRAM ask rounds up to the same threshold fit exactly the
+ * same types: they form one class. Counting sort keeps index order. */
+static int build_classes(struct ctx *c)
+{
+	size_t *pos;
+
+	c->cls_start = calloc(c->n_vram + 2, sizeof(*c->cls_start));
+	if (!c->cls_start)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_desktops; i++) {
+		const struct pl_desktop *d = &c->desktops[i];
+		c->cls[i] = d->want == PL_SLICE ? class_of(c, d->min_vram_mib) : NONE;
+		if (c->cls[i] != NONE)
+			c->cls_start[c->cls[i] + 2]++;
+	}
+	for (size_t m = 0; m < c->n_vram; m++)
+		c->cls_start[m + 2] += c->cls_start[m + 1];
+	pos = c->cls_start + 1;
+	for (size_t i = 0; i < c->n_desktops; i++)
+		if (c->cls[i] != NONE)
+			c->by_cls[pos[c->cls[i]]++] = i;
+	return 0;
+}
+
+static void ctx_free(struct ctx *c)
+{
+	free(c->grp);
+	free(c->members);
+	free(c->grp_start);
+	free(c->grp_dirty);
+	free(c->base);
+	free(c->vram);
+	free(c->cls);
+	free(c->by_cls);
+	free(c->cls_start);
+}
+
+static int ctx_init(struct ctx *c)
+{
+	size_t ng = MAX(c->n_gpus, 1), nd = MAX(c->n_desktops, 1);
+	int r;
+
+	c->grp = calloc(ng, sizeof(*c->grp));
+	c->members = calloc(ng, sizeof(*c->members));
+	c->grp_start = calloc(ng + 1, sizeof(*c->grp_start));
+	c->grp_dirty = calloc(ng, sizeof(*c->grp_dirty));
+	c->base = calloc(ng, sizeof(*c->base));
+	c->cls = calloc(nd, sizeof(*c->cls));
+	c->by_cls = calloc(nd, sizeof(*c->by_cls));
+	if (!c->grp || !c->members || !c->grp_start || !c->grp_dirty || !c->base || !c->cls || !c->by_cls)
+		return -ENOMEM;
+	r = build_groups(c);
+	if (r < 0)
+		return r;
+	build_base(c);
+	r = build_thresholds(c);
+	if (r < 0)
+		return r;
+	return build_classes(c);
+}
+
+/* ---- slice fit ---- */
+
+/* Is T (room CAP) a better type than BEST (room BEST_CAP)? More instances
+ * first (fewer GPUs), then less VRAM (less waste), then the name. */
+static bool better_type(const struct pl_type *t, unsigned cap, const struct pl_type *best, unsigned best_cap)
+{
+	if (!best || cap != best_cap)
+		return !best || cap > best_cap;
+	if (t->vram_mib != best->vram_mib)
+		return t->vram_mib < best->vram_mib;
+	return t->name && best->name && strcmp(t->name, best->name) < 0;
+}
+
+/* How many more desktops of class M GPU I can take in state S, and with
+ * which type (*RET). */
+static unsigned fit(const struct ctx *c, const struct gstate *s, size_t i, size_t m, const struct pl_type **ret)
+{
+	const struct pl_gpu *g = &c->gpus[i];
+	const struct pl_type *best = NULL;
+	unsigned best_cap = 0;
+
+	*ret = NULL;
+	if (s->mode == G_SLICED) {
+		if (s->type->vram_mib < c->vram[m] || s->left == 0)
+			return 0;
+		*ret = s->type;
+		return s->left;
+	}
+	if (s->mode != G_FREE)
+		return 0;
+	for (size_t t = 0; t < g->n_types; t++) {
+		unsigned cap = type_room(&g->types[t], 0);
+		if (g->types[t].vram_mib >= c->vram[m] && cap > 0 && better_type(&g->types[t], cap, best, best_cap)) {
+			best = &g->types[t];
+			best_cap = cap;
+		}
+	}
+	*ret = best;
+	return best_cap;
+}
+
+/* ---- one strategy ---- */
+
+static void run_free(struct run *r)
+{
+	free(r->g);
+	free(r->gpu_of);
+	free(r->type_of);
+	free(r->open);
+	free(r->cand);
+	*r = (struct run){};
+}
+
+static int run_init(const struct ctx *c, struct run *r)
+{
+	size_t ng = MAX(c->n_gpus, 1), nd = MAX(c->n_desktops, 1);
+
+	*r = (struct run){};
+	r->g = calloc(ng, sizeof(*r->g));
+	r->gpu_of = calloc(nd, sizeof(*r->gpu_of));
+	r->type_of = calloc(nd, sizeof(*r->type_of));
+	r->open = calloc(ng, sizeof(*r->open));
+	r->cand = calloc(ng, sizeof(*r->cand));
+	if (!r->g || !r->gpu_of || !r->type_of || !r->open || !r->cand)
+		return -ENOMEM;
+	memcpy(r->g, c->base, c->n_gpus * sizeof(*r->g));
+	for (size_t i = 0; i < c->n_desktops; i++)
+		r->gpu_of[i] = NONE;
+	return 0;
+}
+
+static void assign(struct run *r, size_t desktop, size_t gpu, const struct pl_type *t)
+{
+	r->gpu_of[desktop] = gpu;
+	r->type_of[desktop] = t;
+	r->g[gpu].hosts = true;
+}
+
+/* Dedicated desktops first: they need a whole clean group, the scarcest
+ * thing. All candidates cost one GPU, so the choice is about what is left for
+ * the others: GPUs alone in their group first (the others of a group are
+ * lost with it), then those least useful for slicing or sharing. */
+static void place_dedicated(const struct ctx *c, struct run *r, unsigned st)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		const struct pl_gpu *g = &c->gpus[i];
+		uint64_t sv = slice_value(g), sh = g->share_capacity;
+		size_t gr = c->grp[i];
+		if (!g->dedicable || r->g[i].mode != G_FREE || c->grp_dirty[gr])
+			continue;
+		if (st & ST_SPARE_SHARING)
+			r->cand[n++] = (struct cand){ .k = { c->grp_start[gr + 1] - c->grp_start[gr],
+							     (sh > 0) << 1 | (sv > 0), sh << 32 | MIN(sv, UINT32_MAX) },
+						      .gpu = i };
+		else
+			r->cand[n++] = (struct cand){ .k = { c->grp_start[gr + 1] - c->grp_start[gr],
+							     (sv > 0) << 1 | (sh > 0), MIN(sv, UINT32_MAX) << 32 | sh },
+						      .gpu = i };
+	}
+	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
+	for (size_t d = 0; d < c->n_desktops; d++) {
+		size_t gpu, gr;
+		if (c->desktops[d].want != PL_DEDICATED)
+			continue;
+		while (k < n && r->g[r->cand[k].gpu].mode != G_FREE)
+			k++; /* another GPU of its group was taken */
+		if (k == n)
+			return;
+		gpu = r->cand[k++].gpu;
+		gr = c->grp[gpu];
+		for (size_t j = c->grp_start[gr]; j < c->grp_start[gr + 1]; j++)
+			r->g[c->members[j]].mode = G_DEAD;
+		r->g[gpu].mode = G_WHOLE;
+		assign(r, d, gpu, NULL);
+	}
+}
+
+/* Put desktops LIST[*pos ..< end] of class M on GPU I (type T), as many as
+ * it takes. */
+static void fill(struct run *r, size_t i, const struct pl_type *t, const size_t *list, size_t *pos, size_t end)
+{
+	struct gstate *s = &r->g[i];
+
+	if (s->mode == G_FREE)
+		*s = (struct gstate){ .mode = G_SLICED, .type = t, .left = type_room(t, 0) };
+	if (!s->hosts)
+		r->open[r->n_open++] = i;
+	while (*pos < end && s->left > 0) {
+		assign(r, list[(*pos)++], i, t);
+		r->vram += t->vram_mib;
+		s->left--;
+	}
+}
+
+/* Partially filled GPUs of the pool first: a desktop there costs no GPU.
+ * Smallest type first (least waste), then the fullest (close it). */
+static void fill_open(const struct ctx *c, struct run *r, size_t m, const size_t *list, size_t *pos,
+		      size_t end)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < r->n_open; j++) {
+		const struct gstate *s = &r->g[r->open[j]];
+		if (s->left > 0 && s->type->vram_mib >= c->vram[m])
+			r->cand[n++] = (struct cand){ .k = { s->type->vram_mib, s->left, 0 }, .gpu = r->open[j],
+						      .type = s->type };
+	}
+	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
+	for (size_t j = 0; j < n && *pos < end; j++)
+		fill(r, r->cand[j].gpu, r->cand[j].type, list, pos, end);
+}
+
+/* Then new GPUs, those that take the most desktops of the class first; on a
+ * tie, one without a render node (keep those for sharing), then the smaller
+ * type. What the last one has left is filled by the smaller classes. */
+static void open_new(const struct ctx *c, struct run *r, size_t m, const size_t *list, size_t *pos, size_t end)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		const struct pl_type *t;
+		unsigned cap;
+		if (r->g[i].hosts)
+			continue;
+		cap = fit(c, &r->g[i], i, m, &t);
+		if (cap > 0)
+			r->cand[n++] = (struct cand){ .k = { UINT_MAX - cap, c->gpus[i].share_capacity > 0,
+							     t->vram_mib },
+						      .gpu = i, .type = t };
+	}
+	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
+	for (size_t j = 0; j < n && *pos < end; j++)
+		fill(r, r->cand[j].gpu, r->cand[j].type, list, pos, end);
+}
+
+/* Largest VRAM class first: those desktops fit the fewest types, and the
+ * room their GPUs have left takes the smaller ones (first-fit decreasing). */
+static void place_slices(const struct ctx *c, struct run *r)
+{
+	for (size_t m = c->n_vram; m-- > 0;) {
+		size_t pos = c->cls_start[m], end = c->cls_start[m + 1];
+		fill_open(c, r, m, c->by_cls, &pos, end);
+		open_new(c, r, m, c->by_cls, &pos, end);
+	}
+}
+
+/* Biggest render nodes first: fewest GPUs. When sharing goes first, GPUs
+ * that cannot be sliced come before those that can. */
+static void place_shared(const struct ctx *c, struct run *r, unsigned st)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		unsigned cap = c->gpus[i].share_capacity;
+		uint64_t sliceable = slice_value(&c->gpus[i]) > 0;
+		if (r->g[i].mode == G_FREE && cap > 0)
+			r->cand[n++] = (struct cand){ .k = { st & ST_SHARED_FIRST ? sliceable : 0, UINT_MAX - cap, 0 },
+						      .gpu = i, .cap = cap };
+	}
+	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
+	for (size_t d = 0; d < c->n_desktops; d++) {
+		struct gstate *s;
+		if (c->desktops[d].want != PL_SHARED)
+			continue;
+		while (k < n && r->g[r->cand[k].gpu].mode == G_SHARED && r->g[r->cand[k].gpu].left == 0)
+			k++;
+		if (k == n)
+			return;
+		s = &r->g[r->cand[k].gpu];
+		if (s->mode == G_FREE)
+			*s = (struct gstate){ .mode = G_SHARED, .left = r->cand[k].cap };
+		s->left--;
+		assign(r, d, r->cand[k].gpu, NULL);
+	}
+}
+
+static void run_score(const struct ctx *c, struct run *r)
+{
+	for (size_t d = 0; d < c->n_desktops; d++)
+		r->unplaced += r->gpu_of[d] == NONE;
+	for (size_t i = 0; i < c->n_gpus; i++)
+		r->used += r->g[i].hosts;
+}
+
+static int run_strategy(const struct ctx *c, unsigned st, struct run *r)
+{
+	int ret = run_init(c, r);
+
+	if (ret < 0)
+		return ret;
+	place_dedicated(c, r, st);
+	if (st & ST_SHARED_FIRST) {
+		place_shared(c, r, st);
+		place_slices(c, r);
+	} else {
+		place_slices(c, r);
+		place_shared(c, r, st);
+	}
+	run_score(c, r);
+	return 0;
+}
+
+static bool run_better(const struct run *a, const struct run *b)
+{
+	if (a->unplaced != b->unplaced)
+		return a->unplaced < b->unplaced;
+	if (a->used != b->used)
+		return a->used < b->used;
+	return a->vram < b->vram;
+}
+
+/* ---- lower bound ----
+ *
+ * A relaxation: let desktop i take the fraction 1/c(i,g) of GPU g, where
+ * c(i,g) is the most desktops like i that g can ever hold (1 for dedicated,
+ * share_capacity for shared, for a slice the most instances of a type that
+ * fits). In any real placement the desktops on one GPU add up to at most 1,
+ * since a GPU has one mode and one type. So the linear program
+ *
+ *   min sum_g y_g   s.t.  sum_g z(i,g) = 1,  sum_i z(i,g)/c(i,g) <= y_g <= 1
+ *
+ * is at most the number of GPUs any placement uses (the IOMMU group rule is
+ * dropped: fewer constraints, a smaller optimum). By weak duality, for ANY
+ * v_g >= 0,
+ *
+ *   L(v) = sum_i min_g v_g/c(i,g) - sum_g max(0, v_g - 1)
+ *
+ * is at most that optimum, so the bound is sound whatever v is; v only makes
+ * it tighter. v = 1 gives the classic fractional bin-packing bound (each
+ * desktop costs 1/(densest fit anywhere)); raising v_g on GPUs that every
+ * placement must fill prices in that the densest GPUs run out. v is found by
+ * exact coordinate ascent over groups of identical GPUs ("profiles").
+ * Computed twice: over all desktops (captures that dedicated, shared and
+ * sliced compete for GPUs) and over the slice desktops alone, added to the
+ * dedicated count and to the exact minimum for the shared desktops (the
+ * largest render nodes first), since the three modes use disjoint GPUs and
+ * each part is then rounded up on its own. The larger of the two is kept.
+ */
+
+struct lp {
+	size_t n_cls;         /* demand classes */
+	const double *count;  /* desktops of each class */
+	size_t n_prof;
+	const unsigned **cap; /* cap[p][m]: desktops of class m one GPU of profile p holds; 0: none */
+	const double *n_gpu;  /* GPUs of profile p */
+	double *v;
+	double *a;            /* scratch: n_cls */
+	struct bp { double at, w; } *bp; /* scratch: n_cls */
+};
+
+static double lp_value(const struct lp *lp)
+{
+	double sum = 0;
+
+	for (size_t m = 0; m < lp->n_cls; m++) {
+		double best = -1;
+		for (size_t p = 0; p < lp->n_prof; p++)
+			if (lp->cap[p][m] > 0 && (best < 0 || lp->v[p] / lp->cap[p][m] < best))
+				best = lp->v[p] / lp->cap[p][m];
+		if (best > 0)
+			sum += lp->count[m] * best;
+	}
+	for (size_t p = 0; p < lp->n_prof; p++)
+		sum -= lp->n_gpu[p] * MAX(lp->v[p] - 1, 0);
+	return sum;
+}
+
+static int bp_cmp(const void *a, const void *b)
+{
+	const struct bp *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The best v_p with the others fixed. L is concave and piecewise linear in
+ * v_p: above 1 its slope is the desktops for which p is the cheapest
+ * (weighted 1/cap) minus the profile's GPUs, and class m stops counting at
+ * the breakpoint where another profile becomes cheaper for it. */
+static void lp_raise(struct lp *lp, size_t p)
+{
+	size_t n = 0;
+	double slope = -lp->n_gpu[p];
+
+	for (size_t m = 0; m < lp->n_cls; m++) {
+		double a = -1;
+		if (lp->cap[p][m] == 0 || lp->count[m] == 0)
+			continue;
+		for (size_t q = 0; q < lp->n_prof; q++)
+			if (q != p && lp->cap[q][m] > 0 && (a < 0 || lp->v[q] / lp->cap[q][m] < a))
+				a = lp->v[q] / lp->cap[q][m];
+		if (a >= 0 && a * lp->cap[p][m] <= 1)
+			continue;
+		slope += lp->count[m] / lp->cap[p][m];
+		if (a >= 0)
+			lp->bp[n++] = (struct bp){ a * lp->cap[p][m], lp->count[m] / lp->cap[p][m] };
+	}
+	lp->v[p] = 1;
+	qsort(lp->bp, n, sizeof(*lp->bp), bp_cmp);
+	for (size_t j = 0; j < n && slope > 0; j++) {
+		lp->v[p] = lp->bp[j].at;
+		slope -= lp->bp[j].w;
+	}
+	/* slope > 0 left: classes only p serves need more than it has, which a
+	 * placed set cannot; keep the last breakpoint. */
+}
+
+/* Rounds of coordinate ascent while they gain, within a work budget so that
+ * many distinct profiles cannot make it quadratic without end. Every v is
+ * valid: stopping early only loosens the bound. */
+static double lp_solve(struct lp *lp)
+{
+	double best = lp_value(lp), work = (double)lp->n_prof * lp->n_prof * MAX(lp->n_cls, 1);
+	unsigned rounds = work > 0 ? (unsigned)MIN(64.0, MAX(1.0, 4e7 / work)) : 0;
+
+	for (unsigned k = 0; k < rounds; k++) {
+		double now;
+		for (size_t p = 0; p < lp->n_prof; p++)
+			lp_raise(lp, p);
+		now = lp_value(lp);
+		if (now <= best + 1e-9 * (1 + best)) {
+			best = MAX(best, now);
+			break;
+		}
+		best = now;
+	}
+	return best;
+}
+
+/* Round up, minus a margin for floating point: a bound too low by one in a
+ * corner case is still a bound; one too high is not. */
+static size_t ceil_down(double x)
+{
+	size_t k;
+
+	x -= 1e-6 * (1 + x);
+	if (x <= 0)
+		return 0;
+	k = (size_t)x;
+	return (double)k < x ? k + 1 : k;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const unsigned *x = *(const unsigned *const *)a, *y = *(const unsigned *const *)b;
+
+	/* Row[0] holds the row length. */
+	for (unsigned m = 1; m <= x[0]; m++)
+		if (x[m] != y[m])
+			return x[m] < y[m] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* The relaxation over the demand classes whose per-GPU capacities are the
+ * rows of CAP (n_gpus rows of 1 + n_cls: length, then capacities). */
+static int lp_bound(unsigned *rows, size_t n_gpus, size_t n_cls, const double *count, double *ret)
+{
+	_cleanup_free_ const unsigned **sorted = calloc(MAX(n_gpus, 1), sizeof(*sorted));
+	_cleanup_free_ const unsigned **prof = calloc(MAX(n_gpus, 1), sizeof(*prof));
+	_cleanup_free_ double *n_gpu = calloc(MAX(n_gpus, 1), sizeof(*n_gpu));
+	_cleanup_free_ double *v = calloc(MAX(n_gpus, 1), sizeof(*v));
+	_cleanup_free_ double *a = calloc(MAX(n_cls, 1), sizeof(*a));
+	_cleanup_free_ struct bp *bp = calloc(MAX(n_cls, 1), sizeof(*bp));
+	size_t n = 0, np = 0;
+
+	if (!sorted || !prof || !n_gpu || !v || !a || !bp)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_gpus; i++) {
+		const unsigned *row = rows + i * (n_cls + 1);
+		bool any = false;
+		for (size_t m = 0; m < n_cls; m++)
+			any |= row[m + 1] > 0 && count[m] > 0;
+		if (any)
+			sorted[n++] = row;
+	}
+	qsort(sorted, n, sizeof(*sorted), row_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (np > 0 && memcmp(sorted[i] + 1, prof[np - 1], n_cls * sizeof(unsigned)) == 0) {
+			n_gpu[np - 1]++;
+			continue;
+		}
+		prof[np] = sorted[i] + 1;
+		n_gpu[np] = 1;
+		v[np++] = 1;
+	}
+	*ret = lp_solve(&(struct lp){ .n_cls = n_cls, .count = count, .n_prof = np, .cap = prof,
+				      .n_gpu = n_gpu, .v = v, .a = a, .bp = bp });
+	return 0;
+}

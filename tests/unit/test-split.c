@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The partitioning inventory: NVIDIA per-VF vGPU files, mdev types and
+ * instances, render-node selection, and the vendor-text parsers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "split.h"
+#include "testlib.h"
+
+struct inv {
+	struct fx *fx;
+	struct vmgpu_ctx *ctx;
+	struct vmgpu_host *host;
+	struct vmgpu_split *s;
+};
+
+static void inv_open(struct inv *v, const char *scenario)
+{
+	v->fx = fx_new();
+	fx_scenario_find(scenario)->build(v->fx);
+	fx_finish(v->fx);
+	if (vmgpu_ctx_new(fx_root(v->fx), &v->ctx) < 0 || vmgpu_host_scan(v->ctx, &v->host) < 0 ||
+	    vmgpu_split_read(v->host, &v->s) < 0)
+		abort();
+}
+
+static void inv_close(struct inv *v)
+{
+	vmgpu_split_unref(v->s);
+	vmgpu_host_unref(v->host);
+	vmgpu_ctx_unref(v->ctx);
+	fx_free(v->fx);
+}
+
+static size_t parent_index(const struct vmgpu_split *s, const char *name)
+{
+	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
+		if (strcmp(vmgpu_split_parent(s, i)->name, name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+static void t_nvidia_vgpu(void)
+{
+	struct inv v;
+	size_t pi;
+	const struct vmgpu_split_parent *p;
+	const struct vmgpu_vf_vgpu *vf;
+
+	inv_open(&v, "nvidia-vgpu");
+	pi = parent_index(v.s, "0000:01:00.0");
+	CHECK(pi != (size_t)-1);
+	p = vmgpu_split_parent(v.s, pi);
+	CHECK_EQ_INT(p->sriov_total_vfs, 16);
+	CHECK_EQ_INT(p->sriov_num_vfs, 2);
+	CHECK_EQ_INT(p->sriov_autoprobe, 0);
+	CHECK_EQ_INT(vmgpu_split_n_vf_vgpus(v.s, pi), 2);
+	vf = vmgpu_split_vf_vgpu(v.s, pi, 0);
+	CHECK_EQ_STR(vmgpu_dev_str(vf->vf, VMGPU_STR_ADDRESS), "0000:01:00.4");
+	CHECK_EQ_INT(vf->current, 560);
+	CHECK_EQ_INT(vf->n_creatable, 4);
+	CHECK_EQ_INT(vf->creatable[1].id, 558);
+	CHECK_EQ_STR(vf->creatable[1].name, "NVIDIA A10-2Q");
+	CHECK_EQ_INT(vf->creatable[1].vram_mib, 2048);
+	CHECK_EQ_INT(vmgpu_split_vf_vgpu(v.s, pi, 1)->current, 0);
+	/* VFs are not parents of their own. */
+	CHECK(parent_index(v.s, "0000:01:00.4") == (size_t)-1);
+	inv_close(&v);
+}
+
+static void t_mdev(void)
+{
+	struct inv v;
+	const struct vmgpu_split_parent *mb, *grid;
+
+	inv_open(&v, "mdev");
+	mb = vmgpu_split_parent(v.s, parent_index(v.s, "mbochs"));
+	grid = vmgpu_split_parent(v.s, parent_index(v.s, "0000:01:00.0"));
+	CHECK(mb && !mb->dev);
+	CHECK(grid && grid->dev);
+	if (mb) {
+		CHECK_EQ_INT(mb->n_mdev_types, 3);
+		for (size_t i = 0; i < mb->n_mdev_types; i++)
+			if (strcmp(mb->mdev_types[i].id, "mbochs-large") == 0) {
+				CHECK_EQ_INT(mb->mdev_types[i].vram_mib, 64);
+				CHECK_EQ_INT(mb->mdev_types[i].available, 4);
+			}
+	}
+	if (grid) {
+		CHECK_EQ_INT(grid->n_mdev_types, 1);
+		CHECK_EQ_STR(grid->mdev_types[0].name, "GRID P40-2Q");
+		CHECK_EQ_INT(grid->mdev_types[0].vram_mib, 2048);
+	}
+	CHECK_EQ_INT(vmgpu_split_n_mdevs(v.s), 1);
+	CHECK_EQ_STR(vmgpu_split_mdev(v.s, 0)->type, "mbochs-medium");
+	CHECK_EQ_STR(vmgpu_split_mdev(v.s, 0)->parent, "mbochs");
+	inv_close(&v);
+}
+
+static void t_render_nodes(void)
+{
+	struct inv v;
+
+	inv_open(&v, "render-nodes");
+	CHECK_EQ_STR(vmgpu_split_parent(v.s, parent_index(v.s, "0000:01:00.0"))->render_node, "/dev/dri/renderD129");
+	CHECK_EQ_STR(vmgpu_split_parent(v.s, parent_index(v.s, "0000:02:00.0"))->render_node, "/dev/dri/renderD128");
+	inv_close(&v);
+}
+
+static void t_parsers(void)
+{
+	struct vmgpu_vgpu_type *t;
+	char **names;
+	size_t n;
+
+	CHECK_EQ_INT(split_parse_vram_mib("GRID P40-2Q", "num_heads=4, framebuffer=2048M, max_instance=12"), 2048);
+	CHECK_EQ_INT(split_parse_vram_mib(NULL, "virtual display, 16 MB video memory"), 16);
+	CHECK_EQ_INT(split_parse_vram_mib(NULL, "low_gm_size: 128MB\nhigh_gm_size: 512MB\nfence: 4\n"), 640);
+	CHECK_EQ_INT(split_parse_vram_mib("NVIDIA A40-8Q", NULL), 8192);
+	CHECK_EQ_INT(split_parse_vram_mib("NVIDIA A40-48C", NULL), 49152);
+	CHECK_EQ_INT(split_parse_vram_mib("mtty-1", "Dual port serial"), 0);
+	CHECK_EQ_INT(split_parse_vram_mib("i915-GVTg_V5_4", NULL), 0);
+	CHECK_EQ_INT(split_parse_vram_mib("x-8Qz", NULL), 0);
+	CHECK_EQ_INT(split_parse_vgpu_types("ID    : vGPU Name\n1 : A\n  22 : NVIDIA L4-24Q\ngarbage\n", &t, &n, &names), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(t[1].id, 22);
+	CHECK_EQ_STR(t[1].name, "NVIDIA L4-24Q");
+	CHECK_EQ_INT(t[1].vram_mib, 24576);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(t);
+}
+
+int main(void)
+{
+	static const struct test_case tests[] = {
+		{ "NVIDIA vGPU types on VFs", t_nvidia_vgpu },
+		{ "mdev parents, types, instances", t_mdev },
+		{ "render node of each GPU", t_render_nodes },
+		{ "vendor text parsers", t_parsers },
+	};
+	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
+}

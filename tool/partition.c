@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmgpu partition list [DEVICE...]: how each GPU can be split among VMs —
+ * SR-IOV VFs, mediated-device types, NVIDIA vGPU types on VFs, the render
+ * node for paravirtual sharing — and what is in use.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-writer.h"
+#include "tool.h"
+
+static bool selected(const struct vmgpu_split_parent *p, struct vmgpu_dev *const *devs, size_t n)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (p->dev == devs[i])
+			return true;
+	return false;
+}
+
+static void json_parent(struct json_writer *w, const struct vmgpu_split *s, size_t pi)
+{
+	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+
+	json_object_begin(w);
+	json_kv_string(w, "parent", p->name);
+	json_kv_bool(w, "pci", p->dev != NULL);
+	json_key(w, "sriov");
+	if (p->sriov_total_vfs > 0) {
+		json_object_begin(w);
+		json_kv_int(w, "total_vfs", p->sriov_total_vfs);
+		json_kv_int(w, "num_vfs", p->sriov_num_vfs);
+		json_kv_tristate(w, "autoprobe", p->sriov_autoprobe < 0 ? -1 : p->sriov_autoprobe != 0);
+		json_object_end(w);
+	} else {
+		json_null(w);
+	}
+	json_key(w, "mdev_types");
+	json_array_begin(w);
+	for (size_t i = 0; i < p->n_mdev_types; i++) {
+		const struct vmgpu_mdev_type *t = &p->mdev_types[i];
+		json_object_begin(w);
+		json_kv_string(w, "type", t->id);
+		json_kv_string(w, "name", t->name);
+		json_kv_string(w, "description", t->description);
+		json_kv_string(w, "device_api", t->device_api);
+		if (t->available >= 0)
+			json_kv_int(w, "available_instances", t->available);
+		else
+			json_kv_null(w, "available_instances");
+		if (t->vram_mib)
+			json_kv_uint(w, "vram_mib", t->vram_mib);
+		else
+			json_kv_null(w, "vram_mib");
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_key(w, "vf_vgpus");
+	json_array_begin(w);
+	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
+		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
+		json_object_begin(w);
+		json_kv_string(w, "vf", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS));
+		json_kv_uint(w, "current_vgpu_type", v->current);
+		json_key(w, "creatable");
+		json_array_begin(w);
+		for (size_t k = 0; k < v->n_creatable; k++) {
+			json_object_begin(w);
+			json_kv_uint(w, "id", v->creatable[k].id);
+			json_kv_string(w, "name", v->creatable[k].name);
+			json_kv_uint(w, "vram_mib", v->creatable[k].vram_mib);
+			json_object_end(w);
+		}
+		json_array_end(w);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_kv_string(w, "render_node", p->render_node);
+	json_key(w, "mdevs");
+	json_array_begin(w);
+	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
+		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
+		if (strcmp(m->parent, p->name) != 0)
+			continue;
+		json_object_begin(w);
+		json_kv_string(w, "uuid", m->uuid);
+		json_kv_string(w, "type", m->type);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_object_end(w);
+}
+
+static void text_parent(FILE *f, const struct vmgpu_split *s, size_t pi)
+{
+	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+	bool any = false;
+
+	if (p->dev) {
+		const char *v = vmgpu_dev_str(p->dev, VMGPU_STR_VENDOR_NAME), *d = vmgpu_dev_str(p->dev, VMGPU_STR_DEVICE_NAME);
+		fprintf(f, "%s  %s %s\n", p->name, v ? v : "", d ? d : "");
+	} else {
+		fprintf(f, "%s  (virtual mdev parent)\n", p->name);
+	}
+	if (p->sriov_total_vfs > 0) {
+		fprintf(f, "  SR-IOV: %d of %d VFs enabled, autoprobe %s\n", p->sriov_num_vfs, p->sriov_total_vfs,
+			p->sriov_autoprobe < 0 ? "unknown" : p->sriov_autoprobe ? "on" : "off");
+		any = true;
+	}
+	for (size_t i = 0; i < p->n_mdev_types; i++) {
+		const struct vmgpu_mdev_type *t = &p->mdev_types[i];
+		char vram[32] = "";
+		if (t->vram_mib)
+			snprintf(vram, sizeof(vram), ", %" PRIu64 " MiB", t->vram_mib);
+		fprintf(f, "  mdev type %s%s%s%s: %d available%s\n", t->id, t->name ? " (" : "", t->name ? t->name : "",
+			t->name ? ")" : "", t->available, vram);
+		any = true;
+	}
+	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
+		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
+		fprintf(f, "  VF %s: vGPU type %u%s; creatable:", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS), v->current,
+			v->current ? "" : " (none)");
+		for (size_t k = 0; k < v->n_creatable; k++)
+			fprintf(f, "%s %u %s", k ? "," : "", v->creatable[k].id, v->creatable[k].name);
+		fputc('\n', f);
+		any = true;
+	}
+	if (p->render_node) {
+		fprintf(f, "  paravirtual sharing (virtio-gpu 3D): %s\n", p->render_node);
+		any = true;
+	}
+	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
+		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
+		if (strcmp(m->parent, p->name) == 0)
+			fprintf(f, "  mdev %s: %s\n", m->uuid, m->type);
+	}
+	if (!any)
+		fprintf(f, "  cannot be split: only whole-GPU passthrough (vmgpu assign)\n");
+}
+
+static int cmd_list(struct tool_opts *opts, int argc, char **argv)
+{
+	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { 0 } };
+	struct vmgpu_ctx *ctx = NULL;
+	struct vmgpu_host *host = NULL;
+	struct vmgpu_split *s = NULL;
+	struct vmgpu_dev **devs = NULL;
+	size_t n = 0;
+	int c, rc = EXIT_FAILED, k;
+
+	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
+		int r = tool_common_option(opts, c, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (c == 'h') {
+			printf("Usage: vmgpu partition list [--json] [DEVICE...]\n\n"
+			       "How each GPU can be split among VMs: SR-IOV virtual functions, mediated\n"
+			       "device types (with VRAM and free instances), NVIDIA vGPU types on VFs, and\n"
+			       "the render node for paravirtual sharing; and the slices that exist.\n");
+			return EXIT_OK;
+		}
+		fputs("Try 'vmgpu partition list --help'.\n", stderr);
+		return EXIT_USAGE;
+	}
+	n = (size_t)(argc - optind);
+	if (tool_check_device_syntax(argv + optind, n) < 0)
+		return EXIT_USAGE;
+	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0)
+		goto out;
+	if (n && !(devs = calloc(n, sizeof(*devs))))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (tool_lookup(host, ctx, argv[optind + i], &devs[i]) < 0)
+			goto out;
+	if ((k = vmgpu_split_read(host, &s)) < 0) {
+		tool_error("cannot read the partitioning inventory: %s", strerror(-k));
+		goto out;
+	}
+	if (opts->json) {
+		struct json_writer *w = json_new(stdout, opts->pretty);
+		json_object_begin(w);
+		json_kv_string(w, "schema", "vmgpu.partitions/1");
+		json_key(w, "parents");
+		json_array_begin(w);
+		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
+			if (selected(vmgpu_split_parent(s, i), devs, n))
+				json_parent(w, s, i);
+		json_array_end(w);
+		json_object_end(w);
+		if (!opts->pretty)
+			putchar('\n');
+		json_free(w);
+	} else {
+		size_t shown = 0;
+		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
+			if (selected(vmgpu_split_parent(s, i), devs, n)) {
+				if (shown++)
+					putchar('\n');
+				text_parent(stdout, s, i);
+			}
+		if (!shown)
+			printf("no GPU or SR-IOV device to split\n");
+	}
+	rc = EXIT_OK;
+out:
+	free(devs);
+	vmgpu_split_unref(s);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	return rc;
+}
+
+int cmd_partition(struct tool_opts *opts, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fprintf(argc < 2 ? stderr : stdout, "Usage: vmgpu partition list [DEVICE...]\n");
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list(opts, argc - 1, argv + 1);
+	tool_error("partition: unknown subcommand '%s'; try 'vmgpu partition --help'", argv[1]);
+	return EXIT_USAGE;
+}
