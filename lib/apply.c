@@ -209,7 +209,7 @@ static int load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_
 	return kmod_load(ctx, name, why, sz);
 }
 
-static int write_file(struct vmgpu_ctx *ctx, const char *path, const char *content)
+int root_write_file(struct vmgpu_ctx *ctx, const char *path, const char *content)
 {
 	char dir[256];
 	const char *slash = strrchr(path, '/');
@@ -233,7 +233,7 @@ static int write_file(struct vmgpu_ctx *ctx, const char *path, const char *conte
 	return write_atomic(dfd, slash + 1, content);
 }
 
-static int remove_file(struct vmgpu_ctx *ctx, const char *path)
+int root_remove_file(struct vmgpu_ctx *ctx, const char *path)
 {
 	if (unlinkat(ctx->root_fd, path, 0) < 0 && errno != ENOENT)
 		return negative_errno();
@@ -316,13 +316,39 @@ static int run_step(struct vmgpu_plan *p, const struct plan_step *s, char *why, 
 	case VMGPU_STEP_CHECK_GROUP:
 		return group_viable(ctx, s->path, why, sz);
 	case VMGPU_STEP_WRITE_FILE:
-		if ((r = write_file(ctx, s->path, s->value)) < 0)
+		if ((r = root_write_file(ctx, s->path, s->value)) < 0)
 			snprintf(why, sz, "writing /%s: %s", s->path, strerror(-r));
 		return r;
 	case VMGPU_STEP_REMOVE_FILE:
-		if ((r = remove_file(ctx, s->path)) < 0)
+		if ((r = root_remove_file(ctx, s->path)) < 0)
 			snprintf(why, sz, "removing /%s: %s", s->path, strerror(-r));
 		return r;
+	case VMGPU_STEP_WRITE_ATTR:
+		if ((r = sysfs_write(ctx, s->path, s->value)) < 0) {
+			snprintf(why, sz, "writing %s to /%s: %s", s->value, s->path, strerror(-r));
+			return r;
+		}
+		if (*s->expect && (root_read_str(ctx, s->path, got, sizeof(got)) < 0 || strcmp(got, s->expect) != 0)) {
+			snprintf(why, sz, "/%s reads \"%s\" after writing %s", s->path, got, s->value);
+			return -EIO;
+		}
+		return 0;
+	case VMGPU_STEP_MDEV_CREATE:
+	case VMGPU_STEP_MDEV_REMOVE: {
+		char node[128];
+		bool create = s->kind == VMGPU_STEP_MDEV_CREATE;
+		const char *uuid = create ? s->value : s->path + strlen("sys/bus/mdev/devices/");
+		snprintf(node, sizeof(node), "sys/bus/mdev/devices/%.36s", uuid);
+		if ((r = sysfs_write(ctx, s->path, s->value)) < 0) {
+			snprintf(why, sz, "writing %s to /%s: %s", s->value, s->path, strerror(-r));
+			return r;
+		}
+		if (path_exists(ctx, node) != create) {
+			snprintf(why, sz, "mdev %.36s %s after the write", uuid, create ? "did not appear" : "is still there");
+			return -EIO;
+		}
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -417,8 +443,20 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 			   strerror(-r));
 		return r;
 	}
-	report_add(rep, "interrupted %s of %zu function(s) after %d step(s): %s", j.op == JOURNAL_ASSIGN ? "assign" : "release",
-		   j.n, j.done, finish ? "finishing it" : "rolling it back");
+	report_add(rep, "interrupted %s after %d step(s): %s",
+		   j.op == JOURNAL_ASSIGN ? "assign" : j.op == JOURNAL_RELEASE ? "release" : "partition change", j.done,
+		   finish ? "finishing it" : "rolling it back");
+	for (size_t k = 0; k < j.n_objs; k++) {
+		/* forward to finish, backward to roll back */
+		const struct jobj *o = &j.objs[finish ? k : j.n_objs - 1 - k];
+		char why[256];
+		if (obj_converge(ctx, o, finish ? o->target : o->before, why, sizeof(why)) < 0) {
+			report_add(rep, "%s", why);
+			failed = -EIO;
+		} else {
+			report_add(rep, "%s: %ld", o->key, finish ? o->target : o->before);
+		}
+	}
 	for (size_t i = 0; i < j.n; i++) {
 		const struct jdev *d = &j.devs[i];
 		if (finish)
@@ -431,7 +469,7 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 	if (!failed) {
 		/* Finishing an assign must also record it, or release would not
 		 * know the original drivers. */
-		if (finish)
+		if (finish && j.op != JOURNAL_PARTITION)
 			(void)state_apply(ctx, dfd, &j);
 		r = remove_durable(dfd, JOURNAL_FILE);
 		if (r < 0)
@@ -439,7 +477,7 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 	} else {
 		report_add(rep, "the journal was kept: run vmgpu recover again once the above is fixed");
 	}
-	free(j.devs);
+	journal_free(&j);
 	*ret_recovered = true;
 	return failed;
 }
@@ -538,6 +576,20 @@ static int journal_prepare(struct vmgpu_plan *p, struct journal *j, struct repor
 	j->op = p->op;
 	j->persist = (p->flags & VMGPU_PLAN_PERSIST) ? 1 : 0;
 	j->done = 0;
+	if (p->n_objs) {
+		j->objs = malloc(p->n_objs * sizeof(*j->objs));
+		if (!j->objs)
+			return -ENOMEM;
+		memcpy(j->objs, p->objs, p->n_objs * sizeof(*j->objs));
+		j->n_objs = p->n_objs;
+	}
+	for (size_t i = 0; i < p->n_objs; i++) {
+		long cur;
+		if (obj_current(ctx, &p->objs[i], &cur) < 0 || cur != p->objs[i].before) {
+			report_add(rep, "%s changed since the host was read; nothing was changed", p->objs[i].key);
+			return -ESTALE;
+		}
+	}
 	j->n = p->n_devs;
 	j->devs = calloc(p->n_devs ? p->n_devs : 1, sizeof(*j->devs));
 	if (!j->devs)
@@ -590,13 +642,20 @@ static void rollback(struct vmgpu_plan *p, const struct journal *j, struct repor
 	bool ok = true;
 
 	report_add(rep, "rolling back:");
+	for (size_t i = j->n_objs; i-- > 0;) {
+		char why[256];
+		if (obj_converge(p->host->ctx, &j->objs[i], j->objs[i].before, why, sizeof(why)) < 0) {
+			report_add(rep, "%s", why);
+			ok = false;
+		}
+	}
 	for (size_t i = j->n; i-- > 0;)
 		if (converge(p->host->ctx, j->devs[i].address, j->devs[i].driver, j->devs[i].override, rep) < 0)
 			ok = false;
 	/* Persistence steps undo by themselves: remove what assign wrote. */
 	for (size_t i = 0; p->op == JOURNAL_ASSIGN && i < p->n_steps; i++)
 		if (p->steps[i].kind == VMGPU_STEP_WRITE_FILE && strstr(p->steps[i].path, "61-vmgpu-"))
-			(void)remove_file(p->host->ctx, p->steps[i].path);
+			(void)root_remove_file(p->host->ctx, p->steps[i].path);
 	report_add(rep, ok ? "the host is as it was before" : "ROLLBACK INCOMPLETE: run vmgpu recover");
 }
 
@@ -651,12 +710,12 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 			goto out;
 		}
 	}
-	if ((r = state_apply(ctx, dfd, &j)) < 0)
+	if (p->op != JOURNAL_PARTITION && (r = state_apply(ctx, dfd, &j)) < 0)
 		report_add(&rep, "done, but the state file could not be written: %s", strerror(-r));
 	else
 		r = remove_durable(dfd, JOURNAL_FILE);
 out:
-	free(j.devs);
+	journal_free(&j);
 	close(lock);
 	close(dfd);
 	if (r < 0)

@@ -175,11 +175,103 @@ int state_parse(const char *text, struct jstate *ret)
 	return 0;
 }
 
+static const char *const jobj_names[] = {
+	[JOBJ_NUMVFS] = "numvfs", [JOBJ_AUTOPROBE] = "autoprobe", [JOBJ_MDEV] = "mdev", [JOBJ_VGPU] = "vgpu",
+};
+
+static int parse_long(const char *v, size_t n, long *ret)
+{
+	char buf[24];
+	int i;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	if (parse_int(buf, 10, &i) < 0)
+		return -EINVAL;
+	*ret = i;
+	return 0;
+}
+
+/* "<kind> KEY k=v ..." (the kind already matched). */
+static int parse_obj(const char *p, enum jobj_kind kind, struct jobj *o)
+{
+	size_t n = strcspn(p, " ");
+
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	if (copy_word(o->key, sizeof(o->key), p, n) < 0 || !*o->key)
+		return -EINVAL;
+	p += n;
+	while (*p == ' ') {
+		const char *kv = ++p, *eq, *val;
+		size_t kl, vl;
+		int r;
+
+		n = strcspn(kv, " ");
+		eq = memchr(kv, '=', n);
+		if (!eq)
+			return -EINVAL;
+		kl = (size_t)(eq - kv);
+		val = eq + 1;
+		vl = n - kl - 1;
+#define IS(k) (kl == strlen(k) && strncmp(kv, k, kl) == 0)
+		if (IS("parent"))
+			r = copy_word(o->parent, sizeof(o->parent), val, vl);
+		else if (IS("type"))
+			r = copy_word(o->type, sizeof(o->type), val, vl);
+		else if (IS("before"))
+			r = parse_long(val, vl, &o->before);
+		else if (IS("target"))
+			r = parse_long(val, vl, &o->target);
+		else if (IS("persist"))
+			r = vl == 1 && (*val == '0' || *val == '1') ? (o->persist = *val == '1', 0) : -EINVAL;
+		else
+			r = 0;
+#undef IS
+		if (r < 0)
+			return r;
+		p = kv + n;
+	}
+	if (*p || (kind == JOBJ_MDEV && (!*o->parent || !*o->type)))
+		return -EINVAL;
+	return 0;
+}
+
+static int add_obj(struct journal *j, const struct jobj *o)
+{
+	struct jobj *n = realloc(j->objs, (j->n_objs + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n[j->n_objs++] = *o;
+	j->objs = n;
+	return 0;
+}
+
+void journal_free(struct journal *j)
+{
+	free(j->devs);
+	free(j->objs);
+	j->devs = NULL;
+	j->objs = NULL;
+}
+
 static int journal_line(void *ud, const char *l)
 {
 	struct journal *j = ud;
 	struct jdev d;
 
+	for (size_t k = 0; k < ARRAY_SIZE(jobj_names); k++) {
+		size_t kl = strlen(jobj_names[k]);
+		struct jobj o;
+		if (strncmp(l, jobj_names[k], kl) == 0 && l[kl] == ' ') {
+			if (parse_obj(l + kl + 1, (enum jobj_kind)k, &o) < 0)
+				return -EINVAL;
+			return add_obj(j, &o);
+		}
+	}
 	if (strncmp(l, "device ", 7) == 0) {
 		if (parse_device(l + 7, &d) < 0)
 			return -EINVAL;
@@ -189,6 +281,8 @@ static int journal_line(void *ud, const char *l)
 		j->op = JOURNAL_ASSIGN;
 	else if (strcmp(l, "op release") == 0)
 		j->op = JOURNAL_RELEASE;
+	else if (strcmp(l, "op partition") == 0)
+		j->op = JOURNAL_PARTITION;
 	else if (strncmp(l, "persist ", 8) == 0)
 		return parse_int(l + 8, 10, &j->persist);
 	else if (strncmp(l, "done ", 5) == 0)
@@ -206,7 +300,7 @@ int journal_parse(const char *text, struct journal *ret)
 	if (r == 0 && (j.op == JOURNAL_NONE || j.done < 0 || j.persist < 0 || j.persist > 1))
 		r = -EINVAL;
 	if (r < 0) {
-		free(j.devs);
+		journal_free(&j);
 		return r;
 	}
 	*ret = j;
@@ -238,10 +332,20 @@ char *journal_format(const struct journal *j)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "# vmgpu journal v1\nop %s\npersist %d\n", j->op == JOURNAL_ASSIGN ? "assign" : "release",
-		j->persist);
+	fprintf(f, "# vmgpu journal v1\nop %s\npersist %d\n",
+		j->op == JOURNAL_ASSIGN ? "assign" : j->op == JOURNAL_RELEASE ? "release" : "partition", j->persist);
 	for (size_t i = 0; i < j->n; i++)
 		format_device(f, &j->devs[i], true);
+	for (size_t i = 0; i < j->n_objs; i++) {
+		const struct jobj *o = &j->objs[i];
+		fprintf(f, "%s %s", jobj_names[o->kind], o->key);
+		if (o->kind == JOBJ_MDEV)
+			fprintf(f, " parent=%s type=%s", o->parent, o->type);
+		fprintf(f, " before=%ld target=%ld", o->before, o->target);
+		if (o->kind == JOBJ_MDEV)
+			fprintf(f, " persist=%d", o->persist ? 1 : 0);
+		fputc('\n', f);
+	}
 	fprintf(f, "done %d\n", j->done);
 	if (fclose(f) != 0) {
 		free(buf);

@@ -14,7 +14,23 @@ struct jdev {
 	bool persist;
 };
 
-enum journal_op { JOURNAL_NONE, JOURNAL_ASSIGN, JOURNAL_RELEASE };
+enum journal_op { JOURNAL_NONE, JOURNAL_ASSIGN, JOURNAL_RELEASE, JOURNAL_PARTITION };
+
+/* Things a partition plan changes, each with its value before and after:
+ *   numvfs ADDR before=0 target=4              sriov_numvfs
+ *   autoprobe ADDR before=1 target=0           sriov_drivers_autoprobe
+ *   mdev UUID parent=P type=T before=0 target=1 persist=1   an mdev instance
+ *   vgpu ADDR before=0 target=560              nvidia/current_vgpu_type */
+enum jobj_kind { JOBJ_NUMVFS, JOBJ_AUTOPROBE, JOBJ_MDEV, JOBJ_VGPU };
+
+struct jobj {
+	enum jobj_kind kind;
+	char key[64];    /* PCI address, or mdev UUID */
+	char parent[64]; /* mdev: parent name */
+	char type[64];   /* mdev: type id */
+	long before, target;
+	bool persist;    /* mdev: defined in mdevctl's store too */
+};
 
 struct journal {
 	enum journal_op op;
@@ -22,6 +38,8 @@ struct journal {
 	int done; /* steps completed */
 	struct jdev *devs;
 	size_t n;
+	struct jobj *objs;
+	size_t n_objs;
 };
 
 struct jstate {
@@ -30,6 +48,7 @@ struct jstate {
 };
 
 int journal_parse(const char *text, struct journal *ret);
+void journal_free(struct journal *j);
 char *journal_format(const struct journal *j);
 int state_parse(const char *text, struct jstate *ret);
 char *state_format(const struct jstate *s);

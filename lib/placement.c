@@ -333,6 +333,183 @@ static unsigned fit(const struct ctx *c, const struct gstate *s, size_t i, size_
 	return best_cap;
 }
 
+/* ---- lower bound ----
+ *
+ * A relaxation: let desktop i take the fraction 1/c(i,g) of GPU g, where
+ * c(i,g) is the most desktops like i that g can ever hold (1 for dedicated,
+ * share_capacity for shared, for a slice the most instances of a type that
+ * fits). In any real placement the desktops on one GPU add up to at most 1,
+ * since a GPU has one mode and one type. So the linear program
+ *
+ *   min sum_g y_g   s.t.  sum_g z(i,g) = 1,  sum_i z(i,g)/c(i,g) <= y_g <= 1
+ *
+ * is at most the number of GPUs any placement uses (the IOMMU group rule is
+ * dropped: fewer constraints, a smaller optimum). By weak duality, for ANY
+ * v_g >= 0,
+ *
+ *   L(v) = sum_i min_g v_g/c(i,g) - sum_g max(0, v_g - 1)
+ *
+ * is at most that optimum, so the bound is sound whatever v is; v only makes
+ * it tighter. v = 1 gives the classic fractional bin-packing bound (each
+ * desktop costs 1/(densest fit anywhere)); raising v_g on GPUs that every
+ * placement must fill prices in that the densest GPUs run out. v is found by
+ * exact coordinate ascent over groups of identical GPUs ("profiles").
+ * Computed twice: over all desktops (captures that dedicated, shared and
+ * sliced compete for GPUs) and over the slice desktops alone, added to the
+ * dedicated count and to the exact minimum for the shared desktops (the
+ * largest render nodes first), since the three modes use disjoint GPUs and
+ * each part is then rounded up on its own. The larger of the two is kept.
+ */
+
+struct lp {
+	size_t n_cls;         /* demand classes */
+	const double *count;  /* desktops of each class */
+	size_t n_prof;
+	const unsigned **cap; /* cap[p][m]: desktops of class m one GPU of profile p holds; 0: none */
+	const double *n_gpu;  /* GPUs of profile p */
+	double *v;
+	struct bp { double at, w; } *bp; /* scratch: n_cls */
+};
+
+static double lp_value(const struct lp *lp)
+{
+	double sum = 0;
+
+	for (size_t m = 0; m < lp->n_cls; m++) {
+		double best = -1;
+		for (size_t p = 0; p < lp->n_prof; p++)
+			if (lp->cap[p][m] > 0 && (best < 0 || lp->v[p] / lp->cap[p][m] < best))
+				best = lp->v[p] / lp->cap[p][m];
+		if (best > 0)
+			sum += lp->count[m] * best;
+	}
+	for (size_t p = 0; p < lp->n_prof; p++)
+		sum -= lp->n_gpu[p] * MAX(lp->v[p] - 1, 0);
+	return sum;
+}
+
+static int bp_cmp(const void *a, const void *b)
+{
+	const struct bp *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The best v_p with the others fixed. L is concave and piecewise linear in
+ * v_p: above 1 its slope is the desktops for which p is the cheapest
+ * (weighted 1/cap) minus the profile's GPUs, and class m stops counting at
+ * the breakpoint where another profile becomes cheaper for it. */
+static void lp_raise(struct lp *lp, size_t p)
+{
+	size_t n = 0;
+	double slope = -lp->n_gpu[p];
+
+	for (size_t m = 0; m < lp->n_cls; m++) {
+		double a = -1;
+		if (lp->cap[p][m] == 0 || lp->count[m] == 0)
+			continue;
+		for (size_t q = 0; q < lp->n_prof; q++)
+			if (q != p && lp->cap[q][m] > 0 && (a < 0 || lp->v[q] / lp->cap[q][m] < a))
+				a = lp->v[q] / lp->cap[q][m];
+		if (a >= 0 && a * lp->cap[p][m] <= 1)
+			continue;
+		slope += lp->count[m] / lp->cap[p][m];
+		if (a >= 0)
+			lp->bp[n++] = (struct bp){ a * lp->cap[p][m], lp->count[m] / lp->cap[p][m] };
+	}
+	lp->v[p] = 1;
+	qsort(lp->bp, n, sizeof(*lp->bp), bp_cmp);
+	for (size_t j = 0; j < n && slope > 0; j++) {
+		lp->v[p] = lp->bp[j].at;
+		slope -= lp->bp[j].w;
+	}
+	/* slope > 0 left: classes only p serves need more than it has, which a
+	 * placed set cannot; keep the last breakpoint. */
+}
+
+/* Rounds of coordinate ascent while they gain, within a work budget so that
+ * many distinct profiles cannot make it quadratic without end. Every v is
+ * valid: stopping early only loosens the bound. */
+static double lp_solve(struct lp *lp)
+{
+	double best = lp_value(lp), work = (double)lp->n_prof * lp->n_prof * MAX(lp->n_cls, 1);
+	unsigned rounds = work > 0 ? (unsigned)MIN(64.0, 2e7 / work) : 0;
+
+	for (unsigned k = 0; k < rounds; k++) {
+		double now;
+		for (size_t p = 0; p < lp->n_prof; p++)
+			lp_raise(lp, p);
+		now = lp_value(lp);
+		if (now <= best + 1e-9 * (1 + best)) {
+			best = MAX(best, now);
+			break;
+		}
+		best = now;
+	}
+	return best;
+}
+
+/* Round up, minus a margin for floating point: a bound too low by one in a
+ * corner case is still a bound; one too high is not. */
+static size_t ceil_down(double x)
+{
+	size_t k;
+
+	x -= 1e-6 * (1 + x);
+	if (x <= 0)
+		return 0;
+	k = (size_t)x;
+	return (double)k < x ? k + 1 : k;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const unsigned *x = *(const unsigned *const *)a, *y = *(const unsigned *const *)b;
+
+	/* Row[0] holds the row length. */
+	for (unsigned m = 1; m <= x[0]; m++)
+		if (x[m] != y[m])
+			return x[m] < y[m] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* The relaxation for the demand classes whose per-GPU capacities are ROWS
+ * (n_gpus rows of 1 + n_cls: the length, then the capacities). Identical
+ * GPUs are one profile: by symmetry and concavity they share one v. */
+static int lp_bound(unsigned *rows, size_t n_gpus, size_t n_cls, const double *count, double *ret)
+{
+	_cleanup_free_ const unsigned **sorted = calloc(MAX(n_gpus, 1), sizeof(*sorted));
+	_cleanup_free_ const unsigned **prof = calloc(MAX(n_gpus, 1), sizeof(*prof));
+	_cleanup_free_ double *n_gpu = calloc(MAX(n_gpus, 1), sizeof(*n_gpu));
+	_cleanup_free_ double *v = calloc(MAX(n_gpus, 1), sizeof(*v));
+	_cleanup_free_ struct bp *bp = calloc(MAX(n_cls, 1), sizeof(*bp));
+	size_t n = 0, np = 0;
+
+	if (!sorted || !prof || !n_gpu || !v || !bp)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_gpus; i++) {
+		const unsigned *row = rows + i * (n_cls + 1);
+		bool any = false;
+		for (size_t m = 0; m < n_cls; m++)
+			any |= row[m + 1] > 0 && count[m] > 0;
+		if (any)
+			sorted[n++] = row;
+	}
+	qsort(sorted, n, sizeof(*sorted), row_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (np > 0 && memcmp(sorted[i] + 1, prof[np - 1], n_cls * sizeof(unsigned)) == 0) {
+			n_gpu[np - 1]++;
+			continue;
+		}
+		prof[np] = sorted[i] + 1;
+		n_gpu[np] = 1;
+		v[np++] = 1;
+	}
+	*ret = lp_solve(&(struct lp){ .n_cls = n_cls, .count = count, .n_prof = np, .cap = prof,
+				      .n_gpu = n_gpu, .v = v, .bp = bp });
+	return 0;
+}
+
 /* ---- one strategy ---- */
 
 static void run_free(struct run *r)
@@ -411,8 +588,7 @@ static void place_dedicated(const struct ctx *c, struct run *r, unsigned st)
 	}
 }
 
-/* Put desktops LIST[*pos ..< end] of class M on GPU I (type T), as many as
- * it takes. */
+/* Put desktops LIST[*pos ..< end] on GPU I with type T, as many as it takes. */
 static void fill(struct run *r, size_t i, const struct pl_type *t, const size_t *list, size_t *pos, size_t end)
 {
 	struct gstate *s = &r->g[i];
@@ -545,180 +721,323 @@ static bool run_better(const struct run *a, const struct run *b)
 	return a->vram < b->vram;
 }
 
-/* ---- lower bound ----
- *
- * A relaxation: let desktop i take the fraction 1/c(i,g) of GPU g, where
- * c(i,g) is the most desktops like i that g can ever hold (1 for dedicated,
- * share_capacity for shared, for a slice the most instances of a type that
- * fits). In any real placement the desktops on one GPU add up to at most 1,
- * since a GPU has one mode and one type. So the linear program
- *
- *   min sum_g y_g   s.t.  sum_g z(i,g) = 1,  sum_i z(i,g)/c(i,g) <= y_g <= 1
- *
- * is at most the number of GPUs any placement uses (the IOMMU group rule is
- * dropped: fewer constraints, a smaller optimum). By weak duality, for ANY
- * v_g >= 0,
- *
- *   L(v) = sum_i min_g v_g/c(i,g) - sum_g max(0, v_g - 1)
- *
- * is at most that optimum, so the bound is sound whatever v is; v only makes
- * it tighter. v = 1 gives the classic fractional bin-packing bound (each
- * desktop costs 1/(densest fit anywhere)); raising v_g on GPUs that every
- * placement must fill prices in that the densest GPUs run out. v is found by
- * exact coordinate ascent over groups of identical GPUs ("profiles").
- * Computed twice: over all desktops (captures that dedicated, shared and
- * sliced compete for GPUs) and over the slice desktops alone, added to the
- * dedicated count and to the exact minimum for the shared desktops (the
- * largest render nodes first), since the three modes use disjoint GPUs and
- * each part is then rounded up on its own. The larger of the two is kept.
- */
+/* The fewest render nodes that serve N shared desktops: the largest first. */
+static int shared_exact(const struct ctx *c, size_t n, size_t *ret)
+{
+	_cleanup_free_ uint64_t *caps = calloc(MAX(c->n_gpus, 1), sizeof(*caps));
+	size_t k = 0;
+	uint64_t sum = 0;
 
-struct lp {
-	size_t n_cls;         /* demand classes */
-	const double *count;  /* desktops of each class */
-	size_t n_prof;
-	const unsigned **cap; /* cap[p][m]: desktops of class m one GPU of profile p holds; 0: none */
-	const double *n_gpu;  /* GPUs of profile p */
-	double *v;
-	double *a;            /* scratch: n_cls */
-	struct bp { double at, w; } *bp; /* scratch: n_cls */
-};
+	if (!caps)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_gpus; i++)
+		caps[i] = c->base[i].mode == G_FREE ? c->gpus[i].share_capacity : 0;
+	qsort(caps, c->n_gpus, sizeof(*caps), u64_cmp);
+	while (sum < n && k < c->n_gpus)
+		sum += caps[c->n_gpus - 1 - k++];
+	*ret = k;
+	return 0;
+}
 
-static double lp_value(const struct lp *lp)
+/* Demand columns: slice classes 0 .. n_vram - 1, then these two. */
+#define COL_DEDICATED(c) ((c)->n_vram)
+#define COL_SHARED(c) ((c)->n_vram + 1)
+
+/* Desktops of class COL one GPU I can ever hold, before this pool. */
+static unsigned col_cap(const struct ctx *c, size_t i, size_t col)
+{
+	const struct pl_type *t;
+
+	if (col == COL_DEDICATED(c))
+		return c->gpus[i].dedicable && c->base[i].mode == G_FREE && !c->grp_dirty[c->grp[i]];
+	if (col == COL_SHARED(c))
+		return c->base[i].mode == G_FREE ? c->gpus[i].share_capacity : 0;
+	return fit(c, &c->base[i], i, col, &t);
+}
+
+/* L(1), without a matrix: for inputs with so many distinct VRAM sizes that
+ * the capacity matrix would not be reasonable. */
+static double simple_bound(const struct ctx *c, const size_t *cols, size_t n_cols, const double *count)
 {
 	double sum = 0;
 
-	for (size_t m = 0; m < lp->n_cls; m++) {
-		double best = -1;
-		for (size_t p = 0; p < lp->n_prof; p++)
-			if (lp->cap[p][m] > 0 && (best < 0 || lp->v[p] / lp->cap[p][m] < best))
-				best = lp->v[p] / lp->cap[p][m];
+	for (size_t j = 0; j < n_cols; j++) {
+		unsigned best = 0;
+		for (size_t i = 0; i < c->n_gpus; i++)
+			best = MAX(best, col_cap(c, i, cols[j]));
 		if (best > 0)
-			sum += lp->count[m] * best;
+			sum += count[j] / best;
 	}
-	for (size_t p = 0; p < lp->n_prof; p++)
-		sum -= lp->n_gpu[p] * MAX(lp->v[p] - 1, 0);
 	return sum;
 }
 
-static int bp_cmp(const void *a, const void *b)
+/* The relaxation's value for the demand columns COLS (COUNT desktops each). */
+static int relaxed_bound(const struct ctx *c, const size_t *cols, size_t n_cols, const double *count,
+			 double *ret)
 {
-	const struct bp *x = a, *y = b;
+	_cleanup_free_ unsigned *rows = NULL;
 
-	return x->at < y->at ? -1 : x->at > y->at;
+	if (n_cols == 0) {
+		*ret = 0;
+		return 0;
+	}
+	if (c->n_gpus > ((size_t)1 << 24) / (n_cols + 1)) {
+		*ret = simple_bound(c, cols, n_cols, count);
+		return 0;
+	}
+	rows = calloc(MAX(c->n_gpus, 1) * (n_cols + 1), sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		unsigned *row = rows + i * (n_cols + 1);
+		row[0] = (unsigned)n_cols;
+		for (size_t j = 0; j < n_cols; j++)
+			row[j + 1] = col_cap(c, i, cols[j]);
+	}
+	return lp_bound(rows, c->n_gpus, n_cols, count, ret);
 }
 
-/* The best v_p with the others fixed. L is concave and piecewise linear in
- * v_p: above 1 its slope is the desktops for which p is the cheapest
- * (weighted 1/cap) minus the profile's GPUs, and class m stops counting at
- * the breakpoint where another profile becomes cheaper for it. */
-static void lp_raise(struct lp *lp, size_t p)
+struct demand {
+	size_t *cols; /* columns with desktops placed: slice classes first */
+	double *count;
+	size_t n_cols, n_slice_cols;
+	size_t dedicated, shared;
+};
+
+static int demand_of(const struct ctx *c, const struct run *r, struct demand *dm)
 {
-	size_t n = 0;
-	double slope = -lp->n_gpu[p];
+	_cleanup_free_ double *all = calloc(c->n_vram + 2, sizeof(*all));
 
-	for (size_t m = 0; m < lp->n_cls; m++) {
-		double a = -1;
-		if (lp->cap[p][m] == 0 || lp->count[m] == 0)
-			continue;
-		for (size_t q = 0; q < lp->n_prof; q++)
-			if (q != p && lp->cap[q][m] > 0 && (a < 0 || lp->v[q] / lp->cap[q][m] < a))
-				a = lp->v[q] / lp->cap[q][m];
-		if (a >= 0 && a * lp->cap[p][m] <= 1)
-			continue;
-		slope += lp->count[m] / lp->cap[p][m];
-		if (a >= 0)
-			lp->bp[n++] = (struct bp){ a * lp->cap[p][m], lp->count[m] / lp->cap[p][m] };
+	dm->cols = calloc(c->n_vram + 2, sizeof(*dm->cols));
+	dm->count = calloc(c->n_vram + 2, sizeof(*dm->count));
+	if (!all || !dm->cols || !dm->count)
+		return -ENOMEM;
+	for (size_t d = 0; d < c->n_desktops; d++) {
+		enum pl_want w = c->desktops[d].want;
+		if (r->gpu_of[d] != NONE)
+			all[w == PL_SLICE ? c->cls[d] : w == PL_DEDICATED ? COL_DEDICATED(c) : COL_SHARED(c)]++;
 	}
-	lp->v[p] = 1;
-	qsort(lp->bp, n, sizeof(*lp->bp), bp_cmp);
-	for (size_t j = 0; j < n && slope > 0; j++) {
-		lp->v[p] = lp->bp[j].at;
-		slope -= lp->bp[j].w;
-	}
-	/* slope > 0 left: classes only p serves need more than it has, which a
-	 * placed set cannot; keep the last breakpoint. */
-}
-
-/* Rounds of coordinate ascent while they gain, within a work budget so that
- * many distinct profiles cannot make it quadratic without end. Every v is
- * valid: stopping early only loosens the bound. */
-static double lp_solve(struct lp *lp)
-{
-	double best = lp_value(lp), work = (double)lp->n_prof * lp->n_prof * MAX(lp->n_cls, 1);
-	unsigned rounds = work > 0 ? (unsigned)MIN(64.0, MAX(1.0, 4e7 / work)) : 0;
-
-	for (unsigned k = 0; k < rounds; k++) {
-		double now;
-		for (size_t p = 0; p < lp->n_prof; p++)
-			lp_raise(lp, p);
-		now = lp_value(lp);
-		if (now <= best + 1e-9 * (1 + best)) {
-			best = MAX(best, now);
-			break;
+	for (size_t col = 0; col < c->n_vram + 2; col++) {
+		if (col == COL_DEDICATED(c))
+			dm->n_slice_cols = dm->n_cols;
+		if (all[col] > 0) {
+			dm->cols[dm->n_cols] = col;
+			dm->count[dm->n_cols++] = all[col];
 		}
-		best = now;
+	}
+	dm->dedicated = (size_t)all[COL_DEDICATED(c)];
+	dm->shared = (size_t)all[COL_SHARED(c)];
+	return 0;
+}
+
+/* See "lower bound" above: the larger of the joint relaxation and the sum
+ * of the per-mode bounds. */
+static int lower_bound(const struct ctx *c, const struct run *r, size_t *ret)
+{
+	struct demand dm = {};
+	double joint, slices;
+	size_t shared;
+	int e;
+
+	e = demand_of(c, r, &dm);
+	if (e >= 0)
+		e = relaxed_bound(c, dm.cols, dm.n_cols, dm.count, &joint);
+	if (e >= 0)
+		e = relaxed_bound(c, dm.cols, dm.n_slice_cols, dm.count, &slices);
+	if (e >= 0)
+		e = shared_exact(c, dm.shared, &shared);
+	free(dm.cols);
+	free(dm.count);
+	if (e < 0)
+		return e;
+	*ret = MAX(ceil_down(joint), dm.dedicated + ceil_down(slices) + shared);
+	return 0;
+}
+
+/* ---- result ---- */
+
+void placement_result_free(struct pl_result *r)
+{
+	if (!r)
+		return;
+	free(r->places);
+	free(r->unplaced);
+	*r = (struct pl_result){};
+}
+
+static int result_of(const struct ctx *c, const struct run *r, struct pl_result *ret)
+{
+	struct pl_result res = { .gpus_used = r->used };
+	int e;
+
+	res.places = calloc(MAX(c->n_desktops - r->unplaced, 1), sizeof(*res.places));
+	res.unplaced = calloc(MAX(r->unplaced, 1), sizeof(*res.unplaced));
+	if (!res.places || !res.unplaced) {
+		placement_result_free(&res);
+		return -ENOMEM;
+	}
+	for (size_t d = 0; d < c->n_desktops; d++) {
+		if (r->gpu_of[d] == NONE)
+			res.unplaced[res.n_unplaced++] = d;
+		else
+			res.places[res.n_places++] = (struct pl_place){
+				.desktop = d, .gpu = r->gpu_of[d], .type = r->type_of[d] ? r->type_of[d]->name : NULL
+			};
+	}
+	e = lower_bound(c, r, &res.lower_bound);
+	if (e < 0) {
+		placement_result_free(&res);
+		return e;
+	}
+	*ret = res;
+	return 0;
+}
+
+static bool valid_input(const struct pl_gpu *gpus, size_t n_gpus, const struct pl_desktop *desktops,
+			size_t n_desktops)
+{
+	if ((!gpus && n_gpus) || (!desktops && n_desktops))
+		return false;
+	for (size_t i = 0; i < n_gpus; i++)
+		if (gpus[i].n_types && !gpus[i].types)
+			return false;
+	for (size_t d = 0; d < n_desktops; d++)
+		if (desktops[d].want != PL_DEDICATED && desktops[d].want != PL_SLICE && desktops[d].want != PL_SHARED)
+			return false;
+	return true;
+}
+
+static int solve(const struct ctx *c, struct pl_result *ret)
+{
+	struct run best = {}, r;
+	int e = 0;
+
+	for (unsigned st = 0; st < N_STRATEGIES && e >= 0; st++) {
+		e = run_strategy(c, st, &r);
+		if (e >= 0 && (st == 0 || run_better(&r, &best))) {
+			run_free(&best);
+			best = r;
+		} else
+			run_free(&r);
+	}
+	if (e >= 0)
+		e = result_of(c, &best, ret);
+	run_free(&best);
+	return e;
+}
+
+int placement_solve(const struct pl_gpu *gpus, size_t n_gpus, const struct pl_desktop *desktops,
+		    size_t n_desktops, struct pl_result *ret)
+{
+	struct ctx c = { .gpus = gpus, .n_gpus = n_gpus, .desktops = desktops, .n_desktops = n_desktops };
+	int e;
+
+	if (!ret || !valid_input(gpus, n_gpus, desktops, n_desktops))
+		return -EINVAL;
+	e = ctx_init(&c);
+	if (e >= 0)
+		e = solve(&c, ret);
+	ctx_free(&c);
+	return e;
+}
+
+/* ---- why not ---- */
+
+/* How far a desktop gets on one GPU; the reason is the furthest any got. */
+enum why_stage {
+	W_NOTHING,    /* the GPU offers nothing of the kind */
+	W_IN_USE,     /* it does, but it (or its group) is in use */
+	W_OTHER_TYPE, /* it holds another type */
+	W_NO_ROOM,    /* no instances available */
+	W_TAKEN,      /* it would fit: the pool took it */
+};
+
+static bool group_clean(const struct pl_gpu *gpus, size_t n_gpus, size_t i, bool allow_slices)
+{
+	if (gpus[i].iommu_group < 0)
+		return true;
+	for (size_t j = 0; j < n_gpus; j++)
+		if (gpus[j].iommu_group == gpus[i].iommu_group &&
+		    (gpus[j].busy || (!allow_slices && (gpus[j].current_type || gpus[j].used_slices))))
+			return false;
+	return true;
+}
+
+static enum why_stage why_dedicated(const struct pl_gpu *gpus, size_t n_gpus, size_t i)
+{
+	const struct pl_gpu *g = &gpus[i];
+
+	if (!g->dedicable)
+		return W_NOTHING;
+	if (g->busy || g->current_type || g->used_slices || !group_clean(gpus, n_gpus, i, false))
+		return W_IN_USE;
+	return W_TAKEN;
+}
+
+static enum why_stage why_slice(const struct pl_gpu *gpus, size_t n_gpus, size_t i, uint64_t mib)
+{
+	const struct pl_gpu *g = &gpus[i];
+	enum why_stage best = W_NOTHING;
+
+	for (size_t t = 0; t < g->n_types; t++) {
+		const struct pl_type *ty = &g->types[t];
+		enum why_stage s;
+		if (ty->vram_mib < mib)
+			continue;
+		if (g->busy || (!g->current_type && g->used_slices) || !group_clean(gpus, n_gpus, i, true))
+			s = W_IN_USE;
+		else if (g->current_type && (!ty->name || strcmp(ty->name, g->current_type) != 0))
+			s = W_OTHER_TYPE;
+		else
+			s = type_room(ty, g->current_type ? g->used_slices : 0) > 0 ? W_TAKEN : W_NO_ROOM;
+		best = MAX(best, s);
 	}
 	return best;
 }
 
-/* Round up, minus a margin for floating point: a bound too low by one in a
- * corner case is still a bound; one too high is not. */
-static size_t ceil_down(double x)
+static enum why_stage why_shared(const struct pl_gpu *gpus, size_t n_gpus, size_t i)
 {
-	size_t k;
+	const struct pl_gpu *g = &gpus[i];
 
-	x -= 1e-6 * (1 + x);
-	if (x <= 0)
-		return 0;
-	k = (size_t)x;
-	return (double)k < x ? k + 1 : k;
+	if (g->share_capacity == 0)
+		return W_NOTHING;
+	if (g->busy || g->current_type || g->used_slices || !group_clean(gpus, n_gpus, i, true))
+		return W_IN_USE;
+	return W_TAKEN;
 }
 
-static int row_cmp(const void *a, const void *b)
+static const char *const why_text[3][5] = {
+	[PL_DEDICATED] = {
+		[W_NOTHING] = "no GPU can be passed through whole",
+		[W_IN_USE] = "every GPU that can be passed through whole is in use, holds slices, "
+			     "or shares its IOMMU group with a device in use",
+		[W_TAKEN] = "the GPUs that can be passed through whole are taken by other desktops of the pool",
+	},
+	[PL_SLICE] = {
+		[W_NOTHING] = "no GPU offers a slice type with enough VRAM",
+		[W_IN_USE] = "the GPUs with a large enough slice type are in use",
+		[W_OTHER_TYPE] = "the GPUs with a large enough slice type already hold instances of another type",
+		[W_NO_ROOM] = "no instances of a large enough slice type are available",
+		[W_TAKEN] = "the large enough slices are taken by other desktops of the pool",
+	},
+	[PL_SHARED] = {
+		[W_NOTHING] = "no GPU has a render node to share",
+		[W_IN_USE] = "the GPUs with a render node are in use or sliced",
+		[W_TAKEN] = "the render nodes' capacity is taken by other desktops of the pool",
+	},
+};
+
+const char *pl_why(const struct pl_gpu *gpus, size_t n_gpus, const struct pl_desktop *d)
 {
-	const unsigned *x = *(const unsigned *const *)a, *y = *(const unsigned *const *)b;
+	enum why_stage best = W_NOTHING;
 
-	/* Row[0] holds the row length. */
-	for (unsigned m = 1; m <= x[0]; m++)
-		if (x[m] != y[m])
-			return x[m] < y[m] ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-/* The relaxation over the demand classes whose per-GPU capacities are the
- * rows of CAP (n_gpus rows of 1 + n_cls: length, then capacities). */
-static int lp_bound(unsigned *rows, size_t n_gpus, size_t n_cls, const double *count, double *ret)
-{
-	_cleanup_free_ const unsigned **sorted = calloc(MAX(n_gpus, 1), sizeof(*sorted));
-	_cleanup_free_ const unsigned **prof = calloc(MAX(n_gpus, 1), sizeof(*prof));
-	_cleanup_free_ double *n_gpu = calloc(MAX(n_gpus, 1), sizeof(*n_gpu));
-	_cleanup_free_ double *v = calloc(MAX(n_gpus, 1), sizeof(*v));
-	_cleanup_free_ double *a = calloc(MAX(n_cls, 1), sizeof(*a));
-	_cleanup_free_ struct bp *bp = calloc(MAX(n_cls, 1), sizeof(*bp));
-	size_t n = 0, np = 0;
-
-	if (!sorted || !prof || !n_gpu || !v || !a || !bp)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_gpus; i++) {
-		const unsigned *row = rows + i * (n_cls + 1);
-		bool any = false;
-		for (size_t m = 0; m < n_cls; m++)
-			any |= row[m + 1] > 0 && count[m] > 0;
-		if (any)
-			sorted[n++] = row;
+	if (!d || (d->want != PL_DEDICATED && d->want != PL_SLICE && d->want != PL_SHARED))
+		return "invalid desktop";
+	for (size_t i = 0; gpus && i < n_gpus && best < W_TAKEN; i++) {
+		enum why_stage s = d->want == PL_DEDICATED ? why_dedicated(gpus, n_gpus, i)
+				   : d->want == PL_SLICE  ? why_slice(gpus, n_gpus, i, d->min_vram_mib)
+							  : why_shared(gpus, n_gpus, i);
+		best = MAX(best, s);
 	}
-	qsort(sorted, n, sizeof(*sorted), row_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (np > 0 && memcmp(sorted[i] + 1, prof[np - 1], n_cls * sizeof(unsigned)) == 0) {
-			n_gpu[np - 1]++;
-			continue;
-		}
-		prof[np] = sorted[i] + 1;
-		n_gpu[np] = 1;
-		v[np++] = 1;
-	}
-	*ret = lp_solve(&(struct lp){ .n_cls = n_cls, .count = count, .n_prof = np, .cap = prof,
-				      .n_gpu = n_gpu, .v = v, .a = a, .bp = bp });
-	return 0;
+	return why_text[d->want][best];
 }

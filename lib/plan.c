@@ -114,7 +114,7 @@ static int dev_cmp(const void *a, const void *b)
 	return pci_address_cmp(&(*x)->addr, &(*y)->addr);
 }
 
-static struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigned flags)
+struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigned flags)
 {
 	struct vmgpu_plan *p = calloc(1, sizeof(*p));
 
@@ -272,7 +272,7 @@ static void assign_steps(struct vmgpu_plan *p)
 		      "# Written by vmgpu assign --persist.\nvfio-pci\n", "", "load vfio-pci at boot");
 }
 
-static int plan_finish(struct vmgpu_plan *p, struct vmgpu_plan **ret)
+int plan_finish(struct vmgpu_plan *p, struct vmgpu_plan **ret)
 {
 	if (p->failed) {
 		vmgpu_plan_unref(p);
@@ -348,6 +348,30 @@ static void release_steps(struct vmgpu_plan *p)
 				      d->address);
 		}
 	}
+}
+
+void plan_add_obj(struct vmgpu_plan *p, const struct jobj *o)
+{
+	p->objs = grow(p->objs, p->n_objs, sizeof(*p->objs), &p->failed);
+	if (!p->failed)
+		p->objs[p->n_objs++] = *o;
+}
+
+VMGPU_EXPORT size_t vmgpu_plan_n_created(const struct vmgpu_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_objs; i++)
+		n += p->objs[i].kind == JOBJ_MDEV && p->objs[i].target == 1;
+	return n;
+}
+
+VMGPU_EXPORT const char *vmgpu_plan_created(const struct vmgpu_plan *p, size_t i)
+{
+	for (size_t k = 0; k < p->n_objs; k++)
+		if (p->objs[k].kind == JOBJ_MDEV && p->objs[k].target == 1 && i-- == 0)
+			return p->objs[k].key;
+	return NULL;
 }
 
 const struct jdev *plan_record(const struct vmgpu_plan *p, const struct vmgpu_dev *d)
@@ -434,6 +458,7 @@ VMGPU_EXPORT struct vmgpu_plan *vmgpu_plan_unref(struct vmgpu_plan *p)
 	}
 	free(p->refusals);
 	free(p->devs);
+	free(p->objs);
 	free(p->state.devs);
 	free(p->error);
 	vmgpu_host_unref(p->host);

@@ -26,6 +26,8 @@ struct vmgpu_plan {
 	struct plan_refusal *refusals;
 	size_t n_refusals;
 	struct jstate state;     /* var/lib/vmgpu/assigned when the plan was made */
+	struct jobj *objs;       /* partition plans: what they change, before and after */
+	size_t n_objs;
 	char *error;             /* what went wrong in apply */
 	bool failed;             /* out of memory while building */
 };
@@ -37,4 +39,11 @@ void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const c
 const struct jdev *plan_record(const struct vmgpu_plan *p, const struct vmgpu_dev *d);
 int plan_read_state(struct vmgpu_ctx *ctx, struct jstate *ret);
 int plan_lock(struct vmgpu_ctx *ctx, int *ret_dirfd);
+struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigned flags);
+int plan_finish(struct vmgpu_plan *p, struct vmgpu_plan **ret);
+void plan_add_obj(struct vmgpu_plan *p, const struct jobj *o);
+/* Current value of a partition object on the host (partition-plan.c). */
+int obj_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret);
+/* Make the host hold VALUE for object O (rollback, recovery). */
+int obj_converge(struct vmgpu_ctx *ctx, const struct jobj *o, long value, char *why, size_t sz);
 int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j);

@@ -231,6 +231,10 @@ int host_group_has_direct_region(struct vmgpu_host *host, int group, char *desc,
 
 /* apply.c */
 int sysfs_write(struct vmgpu_ctx *ctx, const char *path, const char *value);
+/* Files below the root (udev rules, mdevctl's store): written atomically,
+ * directories created as needed; removing an absent file is no error. */
+int root_write_file(struct vmgpu_ctx *ctx, const char *path, const char *content);
+int root_remove_file(struct vmgpu_ctx *ctx, const char *path);
 /* kmod.c */
 int kmod_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
 

@@ -302,6 +302,9 @@ enum vmgpu_step_kind {
 	VMGPU_STEP_CHECK_GROUP,  /* VFIO_GROUP_GET_STATUS on PATH (dev/vfio/N): viable */
 	VMGPU_STEP_WRITE_FILE,   /* write VALUE to PATH atomically (udev rule, modules-load) */
 	VMGPU_STEP_REMOVE_FILE,  /* remove PATH */
+	VMGPU_STEP_WRITE_ATTR,   /* echo VALUE > PATH; then PATH reads EXPECT */
+	VMGPU_STEP_MDEV_CREATE,  /* echo UUID(VALUE) > PATH (.../mdev_supported_types/T/create) */
+	VMGPU_STEP_MDEV_REMOVE,  /* echo 1 > PATH (bus/mdev/devices/UUID/remove) */
 };
 
 struct vmgpu_step {
@@ -375,6 +378,30 @@ const char *vmgpu_plan_error(const struct vmgpu_plan *plan);
  * was nothing to do. *ret_report (malloc'ed, may be NULL) says what was done.
  */
 int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_recovered, char **ret_report);
+
+/*
+ * Partition plans (applied, journaled and recovered like assign):
+ *  - COUNT new instances of mdev TYPE on PARENT (a vmgpu_split_parent name),
+ *    with PERSIST also defined in mdevctl's store (etc/mdevctl.d/PARENT/UUID)
+ *    so that mdevctl, libvirt and udev start them at boot;
+ *  - removal of mdev instances;
+ *  - NUM_VFS SR-IOV virtual functions on PF (0 removes them), with driver
+ *    autoprobe off so that the VFs stay free for VMs;
+ *  - NVIDIA vGPU TYPE_ID on a VF (0 removes the vGPU).
+ * Refused when the instances are not available, the type is not creatable,
+ * or a slice to be removed is in use by a VM.
+ */
+int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *parent, const char *type, unsigned count,
+			   unsigned flags, struct vmgpu_plan **ret_plan);
+int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *const *uuids, size_t n, unsigned flags,
+			   struct vmgpu_plan **ret_plan);
+int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf, unsigned num_vfs, unsigned flags,
+		     struct vmgpu_plan **ret_plan);
+int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, unsigned type_id, unsigned flags,
+		    struct vmgpu_plan **ret_plan);
+/* UUIDs of the mdev instances the plan creates. */
+size_t vmgpu_plan_n_created(const struct vmgpu_plan *plan);
+const char *vmgpu_plan_created(const struct vmgpu_plan *plan, size_t i);
 
 /* ---- what vmgpu has assigned (var/lib/vmgpu/assigned) ------------------- */
 

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,116 +96,55 @@ bad:
 	return -EINVAL;
 }
 
-struct progress {
-	const struct tool_opts *opts;
-	long crash_after; /* tests: SIGKILL ourselves after this step (1-based) */
+/* The plan for DEVICES from a fresh reading of the host. */
+struct change_closure {
+	const struct change_args *a;
+	bool assign;
 };
 
-static void on_step(void *userdata, size_t i, size_t n, const struct vmgpu_step *s, int result)
+static int make_change_plan(struct vmgpu_ctx *ctx, struct vmgpu_host *host, void *userdata, struct vmgpu_plan **ret)
 {
-	struct progress *pr = userdata;
+	struct change_closure *c = userdata;
+	struct vmgpu_dev **devs = calloc(c->a->n_devices, sizeof(*devs));
+	int k = -ENOMEM;
 
-	if (!pr->opts->json)
-		fprintf(stderr, "[%zu/%zu] %s: %s\n", i + 1, n, s->summary, result < 0 ? "FAILED" : "ok");
-	if (result == 0 && pr->crash_after > 0 && (long)i + 1 == pr->crash_after)
-		raise(SIGKILL);
+	if (!devs)
+		return k;
+	for (size_t i = 0; i < c->a->n_devices; i++)
+		if ((k = tool_lookup(host, ctx, c->a->devices[i], &devs[i])) < 0)
+			goto out;
+	k = c->assign ? vmgpu_plan_assign(host, devs, c->a->n_devices, c->a->flags, ret)
+		      : vmgpu_plan_release(host, devs, c->a->n_devices, c->a->flags, ret);
+	if (k < 0)
+		tool_error("%s: cannot plan: %s", c->assign ? "assign" : "release", strerror(-k));
+	else
+		k = 0;
+out:
+	free(devs);
+	return k;
 }
 
-static int apply_plan(const struct tool_opts *opts, struct vmgpu_plan *plan)
+static void report_done(const struct vmgpu_plan *plan, void *userdata)
 {
-	struct progress pr = { .opts = opts };
-	const char *crash = getenv("VMGPU_TEST_CRASH_AFTER_STEP");
+	const struct change_closure *c = userdata;
 
-	if (crash)
-		pr.crash_after = strtol(crash, NULL, 10);
-	for (size_t i = 0; i < vmgpu_plan_n_refusals(plan); i++) {
-		struct vmgpu_reason r;
-		bool forced;
-		if (vmgpu_plan_refusal(plan, i, &r, &forced) == 0 && forced && !opts->json)
-			fprintf(stderr, "vmgpu: --force overrides: %s\n", r.message);
-	}
-	return vmgpu_plan_apply(plan, on_step, &pr);
+	printf("%s:", c->assign ? "assigned to vfio-pci" : "released");
+	for (size_t i = 0; i < vmgpu_plan_n_devices(plan); i++)
+		printf(" %s", vmgpu_dev_str(vmgpu_plan_device(plan, i), VMGPU_STR_ADDRESS));
+	printf("%s\n", vmgpu_plan_n_steps(plan) ? "" : " (already so; nothing changed)");
 }
 
 static int run_change(struct tool_opts *opts, int argc, char **argv, bool assign)
 {
 	struct change_args a = { 0 };
-	struct vmgpu_ctx *ctx = NULL;
-	struct vmgpu_host *host = NULL;
-	struct vmgpu_plan *plan = NULL;
-	struct vmgpu_dev **devs = NULL;
-	const char *op = assign ? "assign" : "release";
-	int k = parse_args(opts, argc, argv, assign, &a), rc = EXIT_FAILED;
+	struct change_closure c = { &a, assign };
+	int k = parse_args(opts, argc, argv, assign, &a);
 
 	if (k != 0)
 		return k > 0 ? EXIT_OK : EXIT_USAGE;
 	if (tool_check_device_syntax(a.devices, a.n_devices) < 0)
 		return EXIT_USAGE;
-	if (!(ctx = tool_open_root(opts)))
-		return EXIT_FAILED;
-	devs = calloc(a.n_devices, sizeof(*devs));
-	if (!devs)
-		goto out;
-	/* Plan from a fresh reading of the host; when another run changed it
-	 * before we got the lock, read it again and plan again. */
-	for (int attempt = 0;; attempt++) {
-		vmgpu_plan_unref(plan);
-		vmgpu_host_unref(host);
-		plan = NULL;
-		if ((k = tool_scan(ctx, &host)) < 0)
-			goto out;
-		for (size_t i = 0; i < a.n_devices; i++)
-			if (tool_lookup(host, ctx, a.devices[i], &devs[i]) < 0)
-				goto out;
-		k = assign ? vmgpu_plan_assign(host, devs, a.n_devices, a.flags, &plan)
-			   : vmgpu_plan_release(host, devs, a.n_devices, a.flags, &plan);
-		if (k < 0) {
-			tool_error("%s: cannot plan: %s", op, strerror(-k));
-			goto out;
-		}
-		if (a.dry_run || vmgpu_plan_refused(plan))
-			break;
-		if (attempt == 10) {
-			tool_error("%s: the host kept changing under us; nothing more was tried", op);
-			goto out;
-		}
-		k = apply_plan(opts, plan);
-		if (k != -ESTALE)
-			break;
-	}
-	if (a.dry_run || vmgpu_plan_refused(plan)) {
-		bool refused = vmgpu_plan_refused(plan);
-		if (opts->json)
-			render_plan_json(stdout, op, plan, a.dry_run, refused ? "refused" : "planned", NULL, opts->pretty);
-		else
-			render_plan_text(refused ? stderr : stdout, vmgpu_ctx_root(ctx), op, plan, a.dry_run);
-		if (refused && !opts->json)
-			fprintf(stderr, "vmgpu: %s refused; nothing was changed\n", op);
-		rc = refused ? EXIT_REFUSED : EXIT_OK;
-		goto out;
-	}
-	if (opts->json)
-		render_plan_json(stdout, op, plan, false, k < 0 ? "failed" : "applied", vmgpu_plan_error(plan),
-				 opts->pretty);
-	if (k < 0) {
-		if (!opts->json)
-			fprintf(stderr, "vmgpu: %s failed:\n%s\n", op, vmgpu_plan_error(plan) ? vmgpu_plan_error(plan) : strerror(-k));
-		rc = k == -EPERM ? EXIT_REFUSED : EXIT_FAILED;
-		goto out;
-	}
-	if (!opts->json) {
-		printf("%s:", assign ? "assigned to vfio-pci" : "released");
-		for (size_t i = 0; i < vmgpu_plan_n_devices(plan); i++)
-			printf(" %s", vmgpu_dev_str(vmgpu_plan_device(plan, i), VMGPU_STR_ADDRESS));
-		printf("%s\n", vmgpu_plan_n_steps(plan) ? "" : " (already so; nothing changed)");
-	}
-	rc = EXIT_OK;
-out:
-	free(devs);
-	vmgpu_plan_unref(plan);
-	vmgpu_host_unref(host);
-	vmgpu_ctx_unref(ctx);
-	return rc;
+	return tool_run_plan(opts, assign ? "assign" : "release", a.dry_run, make_change_plan, report_done, &c);
 }
 
 int cmd_assign(struct tool_opts *opts, int argc, char **argv)

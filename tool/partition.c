@@ -217,14 +217,155 @@ out:
 	return rc;
 }
 
+/* ---- create / remove / vfs / vgpu: plans ---- */
+
+struct slice_args {
+	const char *verb;
+	bool dry_run;
+	unsigned flags;
+	unsigned count;
+	char **args;
+	size_t n_args;
+};
+
+static int parse_slice_args(struct tool_opts *opts, int argc, char **argv, struct slice_args *a)
+{
+	static const struct option longopts[] = {
+		TOOL_COMMON_LONGOPTS,
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "persist", no_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'N' },
+		{ 0 },
+	};
+	int c;
+
+	a->count = 1;
+	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "nph", longopts, NULL)) != -1) {
+		int r = tool_common_option(opts, c, optarg);
+		char *end;
+		if (r < 0)
+			return -EINVAL;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'n': a->dry_run = true; break;
+		case 'p': a->flags |= VMGPU_PLAN_PERSIST; break;
+		case 'N':
+			errno = 0;
+			a->count = (unsigned)strtoul(optarg, &end, 10);
+			if (errno || *end || a->count == 0 || a->count > 4096) {
+				tool_error("--count: a number from 1 to 4096, not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h': return 1;
+		default:
+			fputs("Try 'vmgpu partition --help'.\n", stderr);
+			return -EINVAL;
+		}
+	}
+	a->args = argv + optind;
+	a->n_args = (size_t)(argc - optind);
+	return 0;
+}
+
+static int number_arg(const char *s, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || v > max || s[0] == '-')
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int make_slice_plan(struct vmgpu_ctx *ctx, struct vmgpu_host *host, void *userdata, struct vmgpu_plan **ret)
+{
+	struct slice_args *a = userdata;
+	struct vmgpu_dev *d;
+	unsigned n;
+	int k;
+
+	if (strcmp(a->verb, "create") == 0)
+		k = vmgpu_plan_mdev_create(host, a->args[0], a->args[1], a->count, a->flags, ret);
+	else if (strcmp(a->verb, "remove") == 0)
+		k = vmgpu_plan_mdev_remove(host, (const char *const *)a->args, a->n_args, a->flags, ret);
+	else {
+		if (tool_lookup(host, ctx, a->args[0], &d) < 0)
+			return -ENODEV;
+		if (number_arg(a->args[1], 4096, &n) < 0)
+			return -EINVAL; /* checked before */
+		k = strcmp(a->verb, "vfs") == 0 ? vmgpu_plan_sriov(host, d, n, a->flags, ret)
+						: vmgpu_plan_vgpu(host, d, n, a->flags, ret);
+	}
+	if (k < 0)
+		tool_error("partition %s: cannot plan: %s", a->verb, strerror(-k));
+	return k;
+}
+
+static void slice_done(const struct vmgpu_plan *plan, void *userdata)
+{
+	for (size_t i = 0; i < vmgpu_plan_n_created(plan); i++)
+		printf("%s\n", vmgpu_plan_created(plan, i));
+	if (vmgpu_plan_n_steps(plan) == 0)
+		printf("already so; nothing changed\n");
+}
+
+static const char partition_usage[] =
+	"Usage: vmgpu partition list [DEVICE...]\n"
+	"       vmgpu partition create PARENT TYPE [--count N] [--persist] [--dry-run]\n"
+	"       vmgpu partition remove UUID... [--dry-run]\n"
+	"       vmgpu partition vfs PF N [--dry-run]\n"
+	"       vmgpu partition vgpu VF TYPE_ID [--dry-run]\n\n"
+	"Split a GPU among VMs. create makes mediated devices (mdev) of TYPE on PARENT\n"
+	"(see list) and prints their UUIDs; --persist also defines them in mdevctl's\n"
+	"store so they return at boot. remove deletes mdevs. vfs sets the number of SR-IOV\n"
+	"virtual functions of PF (0 removes them), autoprobe off so they stay free for VMs.\n"
+	"vgpu sets NVIDIA's vGPU type on a VF (0 removes it). Every change is journaled,\n"
+	"verified and undone on failure, like assign.\n";
+
+static int cmd_slice(struct tool_opts *opts, int argc, char **argv)
+{
+	struct slice_args a = { .verb = argv[0] };
+	unsigned n;
+	int k = parse_slice_args(opts, argc, argv, &a);
+	size_t want = strcmp(a.verb, "remove") == 0 ? 0 : 2;
+
+	if (k > 0) {
+		fputs(partition_usage, stdout);
+		return EXIT_OK;
+	}
+	if (k < 0)
+		return EXIT_USAGE;
+	if ((want && a.n_args != want) || (!want && a.n_args == 0)) {
+		tool_error("partition %s: wrong arguments; try 'vmgpu partition --help'", a.verb);
+		return EXIT_USAGE;
+	}
+	if ((strcmp(a.verb, "vfs") == 0 || strcmp(a.verb, "vgpu") == 0) &&
+	    (tool_check_device_syntax(a.args, 1) < 0 || number_arg(a.args[1], 1u << 20, &n) < 0)) {
+		if (number_arg(a.args[1], 1u << 20, &n) < 0)
+			tool_error("partition %s: '%s' is not a number", a.verb, a.args[1]);
+		return EXIT_USAGE;
+	}
+	return tool_run_plan(opts, "partition", a.dry_run, make_slice_plan, slice_done, &a);
+}
+
 int cmd_partition(struct tool_opts *opts, int argc, char **argv)
 {
+	static const char *const verbs[] = { "create", "remove", "vfs", "vgpu" };
+
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "Usage: vmgpu partition list [DEVICE...]\n");
+		fputs(partition_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(opts, argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i]) == 0)
+			return cmd_slice(opts, argc - 1, argv + 1);
 	tool_error("partition: unknown subcommand '%s'; try 'vmgpu partition --help'", argv[1]);
 	return EXIT_USAGE;
 }

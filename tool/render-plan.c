@@ -10,7 +10,8 @@ static const char *const kind_names[] = {
 	[VMGPU_STEP_LOAD_MODULE] = "load_module",   [VMGPU_STEP_SET_OVERRIDE] = "set_override",
 	[VMGPU_STEP_UNBIND] = "unbind",             [VMGPU_STEP_PROBE] = "probe",
 	[VMGPU_STEP_CHECK_GROUP] = "check_group",   [VMGPU_STEP_WRITE_FILE] = "write_file",
-	[VMGPU_STEP_REMOVE_FILE] = "remove_file",
+	[VMGPU_STEP_REMOVE_FILE] = "remove_file",   [VMGPU_STEP_WRITE_ATTR] = "write_attr",
+	[VMGPU_STEP_MDEV_CREATE] = "mdev_create",   [VMGPU_STEP_MDEV_REMOVE] = "mdev_remove",
 };
 
 /* "/" + path on the live host, ROOT/path on a snapshot. */
@@ -34,6 +35,9 @@ void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s)
 		break;
 	case VMGPU_STEP_SET_OVERRIDE:
 	case VMGPU_STEP_UNBIND:
+	case VMGPU_STEP_WRITE_ATTR:
+	case VMGPU_STEP_MDEV_CREATE:
+	case VMGPU_STEP_MDEV_REMOVE:
 		fprintf(f, "echo %s > %s\n", *s->value ? s->value : "", path);
 		break;
 	case VMGPU_STEP_PROBE:
@@ -69,11 +73,13 @@ int render_plan_text(FILE *f, const char *root, const char *op, const struct vmg
 {
 	size_t n = vmgpu_plan_n_devices(p);
 
-	fprintf(f, "# vmgpu %s:", op);
+	fprintf(f, "# vmgpu %s%s", op, n ? ":" : "");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, " %s", vmgpu_dev_str(vmgpu_plan_device(p, i), VMGPU_STR_ADDRESS));
 	fprintf(f, "%s\n", dry_run ? " (dry run: nothing is changed)" : "");
 	render_refusals(f, p);
+	if (vmgpu_plan_refused(p))
+		return ferror(f) ? -1 : 0; /* the steps would not run: do not show them */
 	if (vmgpu_plan_n_steps(p) == 0)
 		fprintf(f, "# nothing to do: already in the requested state\n");
 	for (size_t i = 0; i < vmgpu_plan_n_steps(p); i++) {

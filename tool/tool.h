@@ -64,6 +64,13 @@ int tool_check_device_syntax(char *const *devices, size_t n);
 int tool_scan(struct vmgpu_ctx *ctx, struct vmgpu_host **ret);
 int tool_lookup(struct vmgpu_host *host, struct vmgpu_ctx *ctx, const char *spec, struct vmgpu_dev **ret);
 
+/* run-plan.c: make a plan from a fresh host reading, then print or apply it */
+typedef int (*tool_make_plan_fn)(struct vmgpu_ctx *ctx, struct vmgpu_host *host, void *userdata,
+				 struct vmgpu_plan **ret);
+typedef void (*tool_plan_done_fn)(const struct vmgpu_plan *plan, void *userdata);
+int tool_run_plan(const struct tool_opts *opts, const char *op, bool dry_run, tool_make_plan_fn make,
+		  tool_plan_done_fn done, void *userdata);
+
 /* render-plan.c */
 void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s);
 int render_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run);

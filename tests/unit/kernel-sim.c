@@ -106,6 +106,76 @@ static int bind(struct ksim *k, int i, const char *drv)
 	return 0;
 }
 
+/* echo UUID > class/mdev_bus/P/mdev_supported_types/T/create: the instance
+ * appears below its parent and on the mdev bus; one instance fewer is
+ * available. */
+static int mdev_create(struct ksim *k, const char *path, const char *uuid)
+{
+	char parent[128], type[128], p[768], t[768], avail[32] = "";
+	FILE *f;
+	int n;
+
+	if (sscanf(path, "sys/class/mdev_bus/%127[^/]/mdev_supported_types/%127[^/]/create", parent, type) != 2)
+		return -EINVAL;
+	snprintf(p, sizeof(p), "%s/sys/class/mdev_bus/%s/mdev_supported_types/%s/available_instances", k->root, parent, type);
+	if ((f = fopen(p, "r"))) {
+		if (!fgets(avail, sizeof(avail), f))
+			avail[0] = '\0';
+		fclose(f);
+	}
+	n = atoi(avail);
+	if (n <= 0)
+		return -ENOSPC;
+	snprintf(avail, sizeof(avail), "%d\n", n - 1);
+	put(p, avail);
+	snprintf(p, sizeof(p), "%s/sys/class/mdev_bus/%s/%s", k->root, parent, uuid);
+	if (mkdir(p, 0755) < 0)
+		return -EEXIST;
+	snprintf(p, sizeof(p), "%s/sys/class/mdev_bus/%s/%s/mdev_type", k->root, parent, uuid);
+	snprintf(t, sizeof(t), "../mdev_supported_types/%s", type);
+	symlink(t, p);
+	snprintf(p, sizeof(p), "%s/sys/bus/mdev/devices", k->root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/sys/bus/mdev/devices/%s", k->root, uuid);
+	snprintf(t, sizeof(t), "/sys/class/mdev_bus/%s/%s", parent, uuid);
+	return symlink(t, p) < 0 ? -errno : 0;
+}
+
+static int mdev_remove(struct ksim *k, const char *path)
+{
+	char uuid[64], p[1024], t[400];
+	ssize_t n;
+
+	if (sscanf(path, "sys/bus/mdev/devices/%63[^/]/remove", uuid) != 1)
+		return -EINVAL;
+	snprintf(p, sizeof(p), "%s/sys/bus/mdev/devices/%s", k->root, uuid);
+	if ((n = readlink(p, t, sizeof(t) - 1)) < 0)
+		return -ENOENT;
+	t[n] = '\0';
+	unlink(p);
+	snprintf(p, sizeof(p), "%s%s/mdev_type", k->root, t);
+	{
+		/* the instance is available again */
+		char tl[256], ap[1100], buf[32] = "";
+		ssize_t m = readlink(p, tl, sizeof(tl) - 1);
+		FILE *f;
+		if (m > 0) {
+			tl[m] = '\0';
+			snprintf(ap, sizeof(ap), "%s%s/%s/available_instances", k->root, t, tl);
+			if ((f = fopen(ap, "r"))) {
+				if (!fgets(buf, sizeof(buf), f))
+					buf[0] = '\0';
+				fclose(f);
+				snprintf(buf, sizeof(buf), "%d\n", atoi(buf) + 1);
+				put(ap, buf);
+			}
+		}
+	}
+	unlink(p);
+	snprintf(p, sizeof(p), "%s%s", k->root, t);
+	return rmdir(p) < 0 ? -errno : 0;
+}
+
 static int sim_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
 {
 	struct ksim *k = sim_of(ctx);
@@ -135,6 +205,10 @@ static int sim_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
 			return -EINVAL;
 		return bind(k, i, *ovr ? ovr : k->devs[i].native);
 	}
+	if (strncmp(path, "sys/class/mdev_bus/", 19) == 0 && strstr(path, "/create"))
+		return mdev_create(k, path, value);
+	if (strncmp(path, "sys/bus/mdev/devices/", 21) == 0 && strstr(path, "/remove"))
+		return mdev_remove(k, path);
 	if (strncmp(path, "sys/bus/pci/devices/", 20) != 0)
 		return -EACCES;
 	snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(path + 20, "/"), path + 20);
@@ -144,6 +218,22 @@ static int sim_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
 	if (strcmp(slash, "/driver_override") == 0) {
 		devpath(k, addr, "driver_override", p, sizeof(p));
 		return put(p, *value && strcmp(value, "\n") != 0 ? value : "(null)");
+	}
+	if (strcmp(slash, "/sriov_numvfs") == 0 || strcmp(slash, "/nvidia/current_vgpu_type") == 0 ||
+	    strcmp(slash, "/sriov_drivers_autoprobe") == 0) {
+		char cur[32] = "";
+		FILE *f;
+		snprintf(p, sizeof(p), "%s/%s", k->root, path);
+		if ((f = fopen(p, "r"))) {
+			if (!fgets(cur, sizeof(cur), f))
+				cur[0] = '\0';
+			fclose(f);
+		}
+		/* sriov_numvfs and current_vgpu_type change only from 0. */
+		if (strcmp(slash, "/sriov_drivers_autoprobe") != 0 && atoi(cur) != 0 && atoi(value) != 0)
+			return -EBUSY;
+		snprintf(ovr, sizeof(ovr), "%s\n", value);
+		return put(p, ovr);
 	}
 	if (strcmp(slash, "/driver/unbind") == 0) {
 		ksim_driver(k, addr, drv, sizeof(drv));

@@ -401,7 +401,7 @@ static void t_journal_format(void)
 	CHECK_EQ_STR(back.devs[0].driver, "nouveau");
 	CHECK_EQ_STR(back.devs[0].override, "");
 	CHECK_EQ_STR(back.devs[0].target_driver, "vfio-pci");
-	free(back.devs);
+	journal_free(&back);
 	free(text);
 	d.since = 1763679000;
 	text = state_format(&s);
@@ -415,7 +415,7 @@ static void t_journal_format(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (journal_parse(bad[i], &back) == 0) {
 			fprintf(stderr, "  accepted bad journal %zu\n", i);
-			free(back.devs);
+			journal_free(&back);
 			test_checks_failed++;
 		}
 }

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Plans that split a GPU: mdev instances, SR-IOV VFs, NVIDIA vGPU types on
+ * VFs. As shell:
+ *   uuid=$(cat /proc/sys/kernel/random/uuid)
+ *   echo $uuid > /sys/class/mdev_bus/PARENT/mdev_supported_types/TYPE/create
+ *   echo 1     > /sys/bus/mdev/devices/$uuid/remove
+ *   echo 0 > /sys/bus/pci/devices/PF/sriov_drivers_autoprobe  # VFs stay free for VMs
+ *   echo 0 > /sys/bus/pci/devices/PF/sriov_numvfs             # the kernel wants 0 before N
+ *   echo N > /sys/bus/pci/devices/PF/sriov_numvfs
+ *   echo 0   > /sys/bus/pci/devices/VF/nvidia/current_vgpu_type  # before another type
+ *   echo 560 > /sys/bus/pci/devices/VF/nvidia/current_vgpu_type
+ * Each change is also a journal object with its value before and after, so
+ * that rollback and recovery converge to either, whatever step was cut.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "inuse.h"
+#include "plan.h"
+#include "split.h"
+
+static void make_uuid(char buf[37])
+{
+	uint8_t b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)rand();
+	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static int read_long(struct vmgpu_ctx *ctx, const char *path, long *ret)
+{
+	char buf[32];
+	int v, r = root_read_str(ctx, path, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	if (parse_int(buf, 10, &v) < 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static void obj_path(const struct jobj *o, char *buf, size_t sz)
+{
+	switch (o->kind) {
+	case JOBJ_NUMVFS: snprintf(buf, sz, "sys/bus/pci/devices/%s/sriov_numvfs", o->key); break;
+	case JOBJ_AUTOPROBE: snprintf(buf, sz, "sys/bus/pci/devices/%s/sriov_drivers_autoprobe", o->key); break;
+	case JOBJ_VGPU: snprintf(buf, sz, "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", o->key); break;
+	case JOBJ_MDEV: snprintf(buf, sz, "sys/bus/mdev/devices/%s", o->key); break;
+	}
+}
+
+static bool exists(struct vmgpu_ctx *ctx, const char *path)
+{
+	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_PATH);
+
+	return fd >= 0;
+}
+
+int obj_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret)
+{
+	char path[256];
+
+	obj_path(o, path, sizeof(path));
+	if (o->kind == JOBJ_MDEV) {
+		*ret = exists(ctx, path);
+		return 0;
+	}
+	return read_long(ctx, path, ret);
+}
+
+static void mdevctl_path(const struct jobj *o, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "etc/mdevctl.d/%s/%s", o->parent, o->key);
+}
+
+/* mdevctl's store format (what `mdevctl define` writes). */
+static void mdevctl_json(const struct jobj *o, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "{\n  \"mdev_type\": \"%s\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}\n", o->type);
+}
+
+static int write_long(struct vmgpu_ctx *ctx, const char *path, long v, char *why, size_t sz)
+{
+	char val[24];
+	long got = -1;
+	int r;
+
+	snprintf(val, sizeof(val), "%ld", v);
+	if ((r = sysfs_write(ctx, path, val)) < 0) {
+		snprintf(why, sz, "writing %s to /%s: %s", val, path, strerror(-r));
+		return r;
+	}
+	if (read_long(ctx, path, &got) < 0 || got != v) {
+		snprintf(why, sz, "/%s reads %ld after writing %ld", path, got, v);
+		return -EIO;
+	}
+	return 0;
+}
+
+int obj_converge(struct vmgpu_ctx *ctx, const struct jobj *o, long want, char *why, size_t sz)
+{
+	char path[300], file[300];
+	long cur;
+	int r;
+
+	why[0] = '\0';
+	if ((r = obj_current(ctx, o, &cur)) < 0) {
+		snprintf(why, sz, "%s %s: gone", o->kind == JOBJ_MDEV ? "mdev" : "device", o->key);
+		return r;
+	}
+	if (cur == want)
+		goto files;
+	obj_path(o, path, sizeof(path));
+	switch (o->kind) {
+	case JOBJ_AUTOPROBE:
+		if ((r = write_long(ctx, path, want, why, sz)) < 0)
+			return r;
+		break;
+	case JOBJ_NUMVFS:
+	case JOBJ_VGPU:
+		/* The kernel (and NVIDIA's driver) take a new non-zero value
+		 * only from zero. */
+		if (cur != 0 && want != 0 && (r = write_long(ctx, path, 0, why, sz)) < 0)
+			return r;
+		if ((r = write_long(ctx, path, want, why, sz)) < 0)
+			return r;
+		break;
+	case JOBJ_MDEV:
+		if (want) {
+			snprintf(path, sizeof(path), "sys/class/mdev_bus/%s/mdev_supported_types/%s/create", o->parent, o->type);
+			r = sysfs_write(ctx, path, o->key);
+		} else {
+			snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s/remove", o->key);
+			r = sysfs_write(ctx, path, "1");
+		}
+		obj_path(o, path, sizeof(path));
+		if (r < 0 || exists(ctx, path) != (want != 0)) {
+			snprintf(why, sz, "mdev %s: could not %s it (%s)", o->key, want ? "create" : "remove",
+				 r < 0 ? strerror(-r) : "no effect");
+			return r < 0 ? r : -EIO;
+		}
+		break;
+	}
+files:
+	if (o->kind == JOBJ_MDEV && o->persist) {
+		char json[256];
+		mdevctl_path(o, file, sizeof(file));
+		mdevctl_json(o, json, sizeof(json));
+		r = want ? root_write_file(ctx, file, json) : root_remove_file(ctx, file);
+		if (r < 0) {
+			snprintf(why, sz, "/%s: %s", file, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static const struct vmgpu_split_parent *find_parent(const struct vmgpu_split *s, const char *name)
+{
+	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
+		if (strcmp(vmgpu_split_parent(s, i)->name, name) == 0)
+			return vmgpu_split_parent(s, i);
+	return NULL;
+}
+
+VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *parent, const char *type, unsigned count,
+					unsigned flags, struct vmgpu_plan **ret)
+{
+	struct vmgpu_split *s = NULL;
+	const struct vmgpu_split_parent *par;
+	const struct vmgpu_mdev_type *t = NULL;
+	struct vmgpu_plan *p;
+	int r;
+
+	if (!host || !parent || !type || count == 0 || count > 4096)
+		return -EINVAL;
+	if ((r = vmgpu_split_read(host, &s)) < 0)
+		return r;
+	p = plan_new(host, JOURNAL_PARTITION, flags);
+	if (!p) {
+		vmgpu_split_unref(s);
+		return -ENOMEM;
+	}
+	par = find_parent(s, parent);
+	for (size_t i = 0; par && i < par->n_mdev_types; i++)
+		if (strcmp(par->mdev_types[i].id, type) == 0)
+			t = &par->mdev_types[i];
+	if (!par)
+		plan_refuse(p, "no_mdev_parent", false, "See vmgpu partition list.", "%s offers no mediated devices.", parent);
+	else if (!t)
+		plan_refuse(p, "no_such_type", false, "See vmgpu partition list for its types.",
+			    "%s has no mdev type %s.", parent, type);
+	else if (t->available >= 0 && (unsigned)t->available < count)
+		/* The driver's own count: it is 0 for every other type once a
+		 * parent that cannot mix types has one in use (NVIDIA GRID). */
+		plan_refuse(p, "no_instances", false,
+			    "Remove unused instances, pick a smaller type, or another parent.",
+			    "%s: %u instance(s) of %s asked, %d available.", parent, count, type, t->available);
+	for (unsigned i = 0; !vmgpu_plan_refused(p) && i < count; i++) {
+		struct jobj o = { .kind = JOBJ_MDEV, .before = 0, .target = 1, .persist = flags & VMGPU_PLAN_PERSIST };
+		char path[300];
+		make_uuid(o.key);
+		snprintf(o.parent, sizeof(o.parent), "%s", parent);
+		snprintf(o.type, sizeof(o.type), "%s", type);
+		plan_add_obj(p, &o);
+		snprintf(path, sizeof(path), "sys/class/mdev_bus/%s/mdev_supported_types/%s/create", parent, type);
+		plan_add_step(p, VMGPU_STEP_MDEV_CREATE, NULL, path, o.key, "", "%s: create %s instance %s", parent, type, o.key);
+		if (o.persist) {
+			char json[256];
+			mdevctl_path(&o, path, sizeof(path));
+			mdevctl_json(&o, json, sizeof(json));
+			plan_add_step(p, VMGPU_STEP_WRITE_FILE, NULL, path, json, "",
+				      "%s: define it in mdevctl's store (started at boot)", o.key);
+		}
+	}
+	vmgpu_split_unref(s);
+	return plan_finish(p, ret);
+}
+
+/* An mdev whose /dev/vfio/N is open: a VM uses it. */
+static bool mdev_in_use(struct vmgpu_ctx *ctx, const char *uuid, char *who, size_t sz)
+{
+	char path[128], grp[32];
+	struct vmgpu_dev fake = { .iommu_group = -1 };
+	struct dev_nodes dn = { 0 };
+	struct opener *op = NULL;
+	size_t n = 0;
+	bool incomplete, used;
+	int dfd;
+
+	snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s", uuid);
+	dfd = sysfs_open(ctx, ctx->root_fd, path, O_PATH | O_DIRECTORY);
+	if (dfd < 0)
+		return false;
+	if (sysfs_link_basename(dfd, "iommu_group", grp, sizeof(grp)) == 0)
+		(void)parse_int(grp, 10, &fake.iommu_group);
+	close(dfd);
+	if (fake.iommu_group < 0)
+		return false;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", fake.iommu_group);
+	char *paths[] = { path };
+	dn.paths = paths;
+	dn.n_paths = 1;
+	(void)dev_openers(ctx, &dn, &op, &n, &incomplete);
+	used = n > 0;
+	if (used)
+		snprintf(who, sz, "PID %d (%s)", op[0].pid, op[0].comm);
+	free(op);
+	return used;
+}
+
+VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *const *uuids, size_t n, unsigned flags,
+					struct vmgpu_plan **ret)
+{
+	struct vmgpu_split *s = NULL;
+	struct vmgpu_plan *p;
+	int r;
+
+	if (!host || !uuids || n == 0)
+		return -EINVAL;
+	if ((r = vmgpu_split_read(host, &s)) < 0)
+		return r;
+	if (!(p = plan_new(host, JOURNAL_PARTITION, flags))) {
+		vmgpu_split_unref(s);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct vmgpu_mdev *m = NULL;
+		char who[64], path[300];
+		for (size_t k = 0; k < vmgpu_split_n_mdevs(s); k++)
+			if (strcmp(vmgpu_split_mdev(s, k)->uuid, uuids[i]) == 0)
+				m = vmgpu_split_mdev(s, k);
+		if (!m) {
+			plan_refuse(p, "no_such_mdev", false, "See vmgpu partition list.", "No mdev %s on this host.", uuids[i]);
+			continue;
+		}
+		if (mdev_in_use(host->ctx, m->uuid, who, sizeof(who))) {
+			plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.", "mdev %s is in use by %s.", m->uuid, who);
+			continue;
+		}
+		struct jobj o = { .kind = JOBJ_MDEV, .before = 1, .target = 0 };
+		snprintf(o.key, sizeof(o.key), "%s", m->uuid);
+		snprintf(o.parent, sizeof(o.parent), "%s", m->parent);
+		snprintf(o.type, sizeof(o.type), "%s", m->type);
+		mdevctl_path(&o, path, sizeof(path));
+		o.persist = exists(host->ctx, path);
+		plan_add_obj(p, &o);
+		snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s/remove", m->uuid);
+		plan_add_step(p, VMGPU_STEP_MDEV_REMOVE, NULL, path, "1", "", "remove mdev %s (%s on %s)", m->uuid, m->type,
+			      m->parent);
+		if (o.persist) {
+			mdevctl_path(&o, path, sizeof(path));
+			plan_add_step(p, VMGPU_STEP_REMOVE_FILE, NULL, path, "", "", "%s: remove it from mdevctl's store", m->uuid);
+		}
+	}
+	vmgpu_split_unref(s);
+	return plan_finish(p, ret);
+}
+
+static void add_write(struct vmgpu_plan *p, struct vmgpu_dev *d, enum jobj_kind kind, long before, long target,
+		      const char *summary)
+{
+	struct jobj o = { .kind = kind, .before = before, .target = target };
+	char path[256], val[24];
+
+	snprintf(o.key, sizeof(o.key), "%s", d->address);
+	plan_add_obj(p, &o);
+	obj_path(&o, path, sizeof(path));
+	if (before != 0 && target != 0 && kind != JOBJ_AUTOPROBE) {
+		plan_add_step(p, VMGPU_STEP_WRITE_ATTR, d, path, "0", "0", "%s: %s 0 first (the kernel changes it only from 0)",
+			      d->address, summary);
+	}
+	snprintf(val, sizeof(val), "%ld", target);
+	plan_add_step(p, VMGPU_STEP_WRITE_ATTR, d, path, val, val, "%s: %s %ld", d->address, summary, target);
+}
+
+VMGPU_EXPORT int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf, unsigned num_vfs, unsigned flags,
+				  struct vmgpu_plan **ret)
+{
+	struct vmgpu_plan *p;
+	char path[128];
+	long total = -1, cur = -1, probe = -1;
+
+	if (!host || !pf || pf->host != host)
+		return -EINVAL;
+	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_totalvfs", pf->address);
+	(void)read_long(host->ctx, path, &total);
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_numvfs", pf->address);
+	(void)read_long(host->ctx, path, &cur);
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_drivers_autoprobe", pf->address);
+	(void)read_long(host->ctx, path, &probe);
+	if (total <= 0 || cur < 0) {
+		plan_refuse(p, "no_sriov", false, NULL, "%s has no SR-IOV (sriov_totalvfs).", pf->address);
+		return plan_finish(p, ret);
+	}
+	if (num_vfs > (unsigned long)total)
+		plan_refuse(p, "too_many_vfs", false, NULL, "%s supports at most %ld VFs, %u asked.", pf->address, total, num_vfs);
+	/* VFs about to disappear must not be in use. */
+	for (size_t i = 0; i < host->n_devs && (long)num_vfs != cur; i++) {
+		struct vmgpu_dev *vf = host->devs[i];
+		if (vf->physfn && strcmp(vf->physfn, pf->address) == 0 && vf->driver && strcmp(vf->driver, "vfio-pci") == 0)
+			plan_refuse(p, "vf_assigned", false, "Release the VFs first (vmgpu release, vmgpu detach).",
+				    "VF %s is on vfio-pci: it may belong to a VM.", vf->address);
+	}
+	if (probe >= 0 && probe != 0 && num_vfs > 0)
+		add_write(p, pf, JOBJ_AUTOPROBE, probe, 0, "sriov_drivers_autoprobe");
+	if ((long)num_vfs != cur)
+		add_write(p, pf, JOBJ_NUMVFS, cur, num_vfs, "sriov_numvfs");
+	return plan_finish(p, ret);
+}
+
+VMGPU_EXPORT int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, unsigned type_id, unsigned flags,
+				 struct vmgpu_plan **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	struct vmgpu_vgpu_type *types = NULL;
+	char **names = NULL, path[160];
+	size_t n = 0;
+	struct vmgpu_plan *p;
+	long cur = -1;
+	bool found = type_id == 0;
+
+	if (!host || !vf || vf->host != host)
+		return -EINVAL;
+	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", vf->address);
+	if (read_long(host->ctx, path, &cur) < 0) {
+		plan_refuse(p, "no_vgpu", false, "NVIDIA's vGPU host driver (vGPU 17+) exposes it on the VFs of supported GPUs.",
+			    "%s has no nvidia/current_vgpu_type.", vf->address);
+		return plan_finish(p, ret);
+	}
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", vf->address);
+	if (root_read_text(host->ctx, path, &text, NULL) == 0 && split_parse_vgpu_types(text, &types, &n, &names) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			found |= types[i].id == type_id;
+			free(names[i]);
+		}
+		free(names);
+		free(types);
+	}
+	if (!found && (long)type_id != cur)
+		plan_refuse(p, "type_not_creatable", false, "See vmgpu partition list for the types this VF can take now.",
+			    "%s cannot take vGPU type %u now.", vf->address, type_id);
+	if ((long)type_id != cur)
+		add_write(p, vf, JOBJ_VGPU, cur, type_id, "current_vgpu_type");
+	return plan_finish(p, ret);
+}
