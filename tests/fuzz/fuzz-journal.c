@@ -18,11 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (journal_parse(s, &j) == 0) {
 		char *out = journal_format(&j);
-		if (!out || journal_parse(out, &j2) != 0 || j2.n != j.n || j2.done != j.done)
+		if (!out || journal_parse(out, &j2) != 0 || j2.n != j.n || j2.n_objs != j.n_objs || j2.done != j.done)
 			abort();
-		free(j2.devs);
+		journal_free(&j2);
 		free(out);
-		free(j.devs);
+		journal_free(&j);
 	}
 	if (state_parse(s, &st) == 0) {
 		char *out = state_format(&st);
