@@ -364,7 +364,11 @@ static const char *lverr(void)
 
 static int check_domain(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool detach, struct lvreport *rep)
 {
-	int r = virDomainHasManagedSaveImage(dom, 0);
+	int r;
+
+	if (!l)
+		return 0;
+	r = virDomainHasManagedSaveImage(dom, 0);
 
 	if (r > 0) {
 		/* The Hyper-V rule "automatic stop action must be Turn Off", in
@@ -421,9 +425,48 @@ static int live_update(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool d
 	return failed;
 }
 
+/* What to put into (or take out of) a domain: a layout of PCI functions,
+ * mdev instances, or a virtio-gpu on a render node. */
+struct edit {
+	const struct vmgpu_vm_layout *layout;
+	const char *const *mdevs;
+	size_t n_mdevs;
+	const char *render_node;
+};
+
+static int edit_any(xmlDocPtr doc, const struct edit *e, bool remove, char *why, size_t sz);
+static int live_any(virDomainPtr dom, const struct edit *e, bool detach, struct lvreport *rep);
+static int libvirt_apply(const struct edit *e, const char *uri, const char *vm, bool detach, bool dry_run,
+			 char **ret_xml, char **ret_report);
+
 VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach,
 				      bool dry_run, char **ret_xml, char **ret_report)
 {
+	struct edit e = { .layout = l };
+
+	return libvirt_apply(&e, uri, vm, detach, dry_run, ret_xml, ret_report);
+}
+
+VMGPU_EXPORT int vmgpu_libvirt_update_mdevs(const char *const *uuids, size_t n, const char *uri, const char *vm,
+					    bool detach, bool dry_run, char **ret_xml, char **ret_report)
+{
+	struct edit e = { .mdevs = uuids, .n_mdevs = n };
+
+	return libvirt_apply(&e, uri, vm, detach, dry_run, ret_xml, ret_report);
+}
+
+VMGPU_EXPORT int vmgpu_libvirt_update_virgl(const char *render_node, const char *uri, const char *vm, bool detach,
+					    bool dry_run, char **ret_xml, char **ret_report)
+{
+	struct edit e = { .render_node = render_node };
+
+	return libvirt_apply(&e, uri, vm, detach, dry_run, ret_xml, ret_report);
+}
+
+static int libvirt_apply(const struct edit *ed, const char *uri, const char *vm, bool detach, bool dry_run,
+			 char **ret_xml, char **ret_report)
+{
+	const struct vmgpu_vm_layout *l = ed->layout;
 	struct lvreport rep = { 0 };
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
@@ -449,13 +492,19 @@ VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const cha
 	}
 	if ((r = check_domain(dom, l, detach, &rep)) < 0)
 		goto out;
+	if (!l && (r = virDomainHasManagedSaveImage(dom, 0)) > 0) {
+		say(&rep, "the domain has a managed save image: remove it first (virsh managedsave-remove)");
+		r = -EPERM;
+		goto out;
+	}
+	r = 0;
 	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
 	if (!xml || !(doc = parse_xml(xml))) {
 		say(&rep, "cannot read the definition of '%s': %s", vm, lverr());
 		r = -EIO;
 		goto out;
 	}
-	if ((r = edit_domain(doc, l, detach, why, sizeof(why))) < 0 || (r = doc_to_string(doc, &newxml)) < 0) {
+	if ((r = edit_any(doc, ed, detach, why, sizeof(why))) < 0 || (r = doc_to_string(doc, &newxml)) < 0) {
 		say(&rep, "%s", r == -ENOMEM ? "out of memory" : why);
 		goto out;
 	}
@@ -470,7 +519,7 @@ VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const cha
 	virDomainFree(defined);
 	say(&rep, "%s the persistent definition of '%s'", detach ? "removed from" : "added to", vm);
 	if (virDomainIsActive(dom) == 1) {
-		if (live_update(dom, l, detach, &rep) < 0) {
+		if (live_any(dom, ed, detach, &rep) < 0) {
 			say(&rep, "the running domain was not fully updated; the definition applies at the next boot");
 			r = -EIO;
 		} else {
@@ -496,5 +545,160 @@ out:
 		*ret_report = rep.buf;
 	else
 		free(rep.buf);
+	return r;
+}
+
+/* ---- slices: mdev instances, virtio-gpu on a render node ---- */
+
+static void mdev_alias(char *buf, size_t sz, const char *uuid)
+{
+	snprintf(buf, sz, "ua-vmgpu-mdev-%.36s", uuid);
+}
+
+static xmlNodePtr new_mdev_hostdev(const char *uuid)
+{
+	xmlNodePtr h = xmlNewNode(NULL, BAD_CAST "hostdev"), a;
+	char alias[64];
+
+	xmlSetProp(h, BAD_CAST "mode", BAD_CAST "subsystem");
+	xmlSetProp(h, BAD_CAST "type", BAD_CAST "mdev");
+	xmlSetProp(h, BAD_CAST "model", BAD_CAST "vfio-pci");
+	a = xmlNewChild(xmlNewChild(h, NULL, BAD_CAST "source", NULL), NULL, BAD_CAST "address", NULL);
+	xmlSetProp(a, BAD_CAST "uuid", BAD_CAST uuid);
+	mdev_alias(alias, sizeof(alias), uuid);
+	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+	return h;
+}
+
+static bool mdev_hostdev_is(xmlNodePtr n, const char *uuid)
+{
+	xmlNodePtr a = child(child(n, "source"), "address");
+
+	return xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && attr_is(n, "type", "mdev") && a && attr_is(a, "uuid", uuid);
+}
+
+static void remove_children(xmlNodePtr parent, bool (*match)(xmlNodePtr n, const void *what), const void *what)
+{
+	xmlNodePtr next;
+
+	for (xmlNodePtr n = parent->children; n; n = next) {
+		next = n->next;
+		if (n->type == XML_ELEMENT_NODE && match(n, what)) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+		}
+	}
+}
+
+static bool match_mdev(xmlNodePtr n, const void *uuid)
+{
+	return mdev_hostdev_is(n, uuid);
+}
+
+/* What vmgpu added for virtio-gpu (detach removes only this)... */
+static bool match_virgl(xmlNodePtr n, const void *unused)
+{
+	return alias_is(n, "ua-vmgpu-virgl") || alias_is(n, "ua-vmgpu-virgl-display");
+}
+
+/* ...and any video device, which attach replaces: one primary only. */
+static bool match_video(xmlNodePtr n, const void *unused)
+{
+	return xmlStrcmp(n->name, BAD_CAST "video") == 0 || match_virgl(n, unused);
+}
+
+/*
+ * virtio-gpu with 3D: the guest's OpenGL (virgl) runs on the host GPU behind
+ * RENDER_NODE; the display is rendered headless there too:
+ *   <video><model type='virtio' heads='1' primary='yes'><acceleration accel3d='yes'/></model></video>
+ *   <graphics type='egl-headless'><gl rendernode='/dev/dri/renderD128'/></graphics>
+ * It replaces the domain's video device (one primary video only).
+ */
+static void add_virgl(xmlNodePtr devices, const char *render_node)
+{
+	xmlNodePtr v = xmlNewChild(devices, NULL, BAD_CAST "video", NULL), m, g, gl;
+
+	m = xmlNewChild(v, NULL, BAD_CAST "model", NULL);
+	xmlSetProp(m, BAD_CAST "type", BAD_CAST "virtio");
+	xmlSetProp(m, BAD_CAST "heads", BAD_CAST "1");
+	xmlSetProp(m, BAD_CAST "primary", BAD_CAST "yes");
+	xmlSetProp(xmlNewChild(m, NULL, BAD_CAST "acceleration", NULL), BAD_CAST "accel3d", BAD_CAST "yes");
+	xmlSetProp(xmlNewChild(v, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST "ua-vmgpu-virgl");
+	g = xmlNewChild(devices, NULL, BAD_CAST "graphics", NULL);
+	xmlSetProp(g, BAD_CAST "type", BAD_CAST "egl-headless");
+	gl = xmlNewChild(g, NULL, BAD_CAST "gl", NULL);
+	xmlSetProp(gl, BAD_CAST "rendernode", BAD_CAST render_node);
+	xmlSetProp(xmlNewChild(g, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST "ua-vmgpu-virgl-display");
+}
+
+static int edit_any(xmlDocPtr doc, const struct edit *e, bool remove, char *why, size_t sz)
+{
+	xmlNodePtr domain = xmlDocGetRootElement(doc), devices;
+
+	if (e->layout)
+		return edit_domain(doc, e->layout, remove, why, sz);
+	if (!domain || xmlStrcmp(domain->name, BAD_CAST "domain") != 0) {
+		snprintf(why, sz, "not a libvirt domain definition");
+		return -EINVAL;
+	}
+	devices = child_or_new(domain, "devices");
+	for (size_t i = 0; i < e->n_mdevs; i++) {
+		remove_children(devices, match_mdev, e->mdevs[i]);
+		if (!remove)
+			xmlAddChild(devices, new_mdev_hostdev(e->mdevs[i]));
+	}
+	if (e->render_node) {
+		remove_children(devices, remove ? match_virgl : match_video, NULL);
+		if (!remove)
+			add_virgl(devices, e->render_node);
+	}
+	return 0;
+}
+
+static int live_any(virDomainPtr dom, const struct edit *e, bool detach, struct lvreport *rep)
+{
+	int failed = 0;
+
+	if (e->layout)
+		return live_update(dom, e->layout, detach, rep);
+	for (size_t i = 0; i < e->n_mdevs; i++) {
+		char alias[64], *xml = NULL;
+		mdev_alias(alias, sizeof(alias), e->mdevs[i]);
+		if (detach) {
+			if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0)
+				failed = -EIO;
+		} else {
+			xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+			xmlDocSetRootElement(doc, new_mdev_hostdev(e->mdevs[i]));
+			if (doc_to_string(doc, &xml) == 0 && virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+				failed = -EIO;
+			free(xml);
+			xmlFreeDoc(doc);
+		}
+		if (failed)
+			say(rep, "live: mdev %s: %s", e->mdevs[i], lverr());
+	}
+	if (e->render_node) {
+		say(rep, "live: a video device cannot be changed in a running domain; it applies at the next boot");
+		failed = -EIO;
+	}
+	return failed;
+}
+
+VMGPU_EXPORT int vmgpu_render_slices_libvirt(const char *const *uuids, size_t n, const char *render_node,
+					     const char *vm, char **ret)
+{
+	struct edit e = { .mdevs = uuids, .n_mdevs = n, .render_node = render_node };
+	xmlDocPtr doc;
+	char why[128];
+	int r;
+
+	if (!valid_utf8_name(vm))
+		return -EINVAL;
+	doc = skeleton(vm);
+	r = edit_any(doc, &e, false, why, sizeof(why));
+	if (r == 0)
+		r = doc_to_string(doc, ret);
+	xmlFreeDoc(doc);
 	return r;
 }

@@ -45,7 +45,7 @@ struct gstate {
 
 /* A GPU as a candidate for a phase: sorted by the keys, then by index. */
 struct cand {
-	uint64_t k[3];
+	uint64_t k[4];
 	size_t gpu;
 	const struct pl_type *type;
 	unsigned cap;
@@ -68,10 +68,12 @@ struct ctx {
 	size_t *cls;         /* slice class of each desktop: smallest VRAM size that fits; NONE */
 	size_t *by_cls;      /* slice desktops by class, then index */
 	size_t *cls_start;   /* class m: by_cls[cls_start[m] .. cls_start[m + 1]) */
+	double *price;       /* per GPU, from the relaxation of the whole pool; NULL: none */
 };
 
 /* One strategy's placement. */
 struct run {
+	const double *price;          /* NULL: every GPU is worth 1 */
 	struct gstate *g;
 	size_t *gpu_of;               /* per desktop; NONE: unplaced */
 	const struct pl_type **type_of;
@@ -81,13 +83,6 @@ struct run {
 	size_t unplaced, used;
 	uint64_t vram;
 };
-
-/* Strategies, as bits: which GPUs dedicated desktops spare (those that can be
- * sliced, or those that can be shared), and whether slices or shared desktops
- * choose their GPUs first. Each is cheap; the best result is kept. */
-#define ST_SPARE_SHARING 1u
-#define ST_SHARED_FIRST 2u
-#define N_STRATEGIES 4u
 
 static int cand_cmp(const void *a, const void *b)
 {
@@ -162,7 +157,7 @@ static int build_groups(struct ctx *c)
 	/* No group: a group of its own. */
 	for (size_t i = 0; i < c->n_gpus; i++) {
 		int gr = c->gpus[i].iommu_group;
-		s[i] = (struct cand){ .k = { gr < 0, gr < 0 ? i : (uint64_t)gr, 0 }, .gpu = i };
+		s[i] = (struct cand){ .k = { gr < 0, gr < 0 ? i : (uint64_t)gr }, .gpu = i };
 	}
 	qsort(s, c->n_gpus, sizeof(*s), cand_cmp);
 	for (size_t i = 0; i < c->n_gpus; i++) {
@@ -266,6 +261,7 @@ static void ctx_free(struct ctx *c)
 	free(c->cls);
 	free(c->by_cls);
 	free(c->cls_start);
+	free(c->price);
 }
 
 static int ctx_init(struct ctx *c)
@@ -333,13 +329,13 @@ static unsigned fit(const struct ctx *c, const struct gstate *s, size_t i, size_
 	return best_cap;
 }
 
-/* ---- lower bound ----
+/* ---- the relaxation: the lower bound, and prices for the greedy ----
  *
- * A relaxation: let desktop i take the fraction 1/c(i,g) of GPU g, where
- * c(i,g) is the most desktops like i that g can ever hold (1 for dedicated,
- * share_capacity for shared, for a slice the most instances of a type that
- * fits). In any real placement the desktops on one GPU add up to at most 1,
- * since a GPU has one mode and one type. So the linear program
+ * Let desktop i take the fraction 1/c(i,g) of GPU g, where c(i,g) is the most
+ * desktops like i that g can ever hold: 1 for dedicated, share_capacity for
+ * shared, for a slice the most instances of one type that fits. In any real
+ * placement the desktops on one GPU add up to at most 1, since a GPU has one
+ * mode and one type. So the linear program
  *
  *   min sum_g y_g   s.t.  sum_g z(i,g) = 1,  sum_i z(i,g)/c(i,g) <= y_g <= 1
  *
@@ -349,26 +345,35 @@ static unsigned fit(const struct ctx *c, const struct gstate *s, size_t i, size_
  *
  *   L(v) = sum_i min_g v_g/c(i,g) - sum_g max(0, v_g - 1)
  *
- * is at most that optimum, so the bound is sound whatever v is; v only makes
- * it tighter. v = 1 gives the classic fractional bin-packing bound (each
- * desktop costs 1/(densest fit anywhere)); raising v_g on GPUs that every
- * placement must fill prices in that the densest GPUs run out. v is found by
- * exact coordinate ascent over groups of identical GPUs ("profiles").
- * Computed twice: over all desktops (captures that dedicated, shared and
- * sliced compete for GPUs) and over the slice desktops alone, added to the
- * dedicated count and to the exact minimum for the shared desktops (the
- * largest render nodes first), since the three modes use disjoint GPUs and
- * each part is then rounded up on its own. The larger of the two is kept.
+ * is at most that optimum. The bound is L(v) rounded up, sound whatever v
+ * is: v only makes it tighter. v = 1 is the classic fractional bin-packing
+ * bound (each desktop costs 1/(the densest fit anywhere)); v_g > 1 prices in
+ * that the densest GPUs run out. Desktops that fit the same types form one
+ * class and identical GPUs one profile (by symmetry and concavity they share
+ * one v), which leaves a small LP: a dual simplex solves it and v is read from
+ * its duals, so L(v) is the LP optimum; where the simplex gives up (too big,
+ * or numerically stuck) coordinate ascent on L finds a v instead.
+ *
+ * The bound is the larger of two: the LP over all placed desktops (it sees
+ * that dedicated, shared and slices compete for GPUs), and the number of
+ * dedicated desktops + the LP over the slices, rounded up + the fewest render
+ * nodes that serve the shared ones (largest first, exact), each mode using
+ * GPUs of its own, each rounded up on its own.
+ *
+ * The LP over the whole pool also plans the greedy's priced strategies: how
+ * many GPUs of each profile go to each class.
  */
 
 struct lp {
-	size_t n_cls;         /* demand classes */
+	size_t n_cls, n_prof;
 	const double *count;  /* desktops of each class */
-	size_t n_prof;
 	const unsigned **cap; /* cap[p][m]: desktops of class m one GPU of profile p holds; 0: none */
 	const double *n_gpu;  /* GPUs of profile p */
-	double *v;
-	struct bp { double at, w; } *bp; /* scratch: n_cls */
+	double *v;            /* n_prof */
+	double *f;            /* n_prof x n_cls: GPUs of profile p for class m, from the simplex */
+	struct bp {
+		double at, w;
+	} *bp;                /* scratch: n_cls */
 };
 
 static double lp_value(const struct lp *lp)
@@ -406,7 +411,7 @@ static void lp_raise(struct lp *lp, size_t p)
 
 	for (size_t m = 0; m < lp->n_cls; m++) {
 		double a = -1;
-		if (lp->cap[p][m] == 0 || lp->count[m] == 0)
+		if (lp->cap[p][m] == 0)
 			continue;
 		for (size_t q = 0; q < lp->n_prof; q++)
 			if (q != p && lp->cap[q][m] > 0 && (a < 0 || lp->v[q] / lp->cap[q][m] < a))
@@ -427,10 +432,10 @@ static void lp_raise(struct lp *lp, size_t p)
 	 * placed set cannot; keep the last breakpoint. */
 }
 
-/* Rounds of coordinate ascent while they gain, within a work budget so that
- * many distinct profiles cannot make it quadratic without end. Every v is
- * valid: stopping early only loosens the bound. */
-static double lp_solve(struct lp *lp)
+/* Rounds of coordinate ascent while they gain, within a work budget. It can
+ * stop at a kink short of the optimum (two profiles tied for a class must
+ * rise together): the fallback only. */
+static void lp_ascent(struct lp *lp)
 {
 	double best = lp_value(lp), work = (double)lp->n_prof * lp->n_prof * MAX(lp->n_cls, 1);
 	unsigned rounds = work > 0 ? (unsigned)MIN(64.0, 2e7 / work) : 0;
@@ -440,13 +445,158 @@ static double lp_solve(struct lp *lp)
 		for (size_t p = 0; p < lp->n_prof; p++)
 			lp_raise(lp, p);
 		now = lp_value(lp);
-		if (now <= best + 1e-9 * (1 + best)) {
-			best = MAX(best, now);
+		if (now <= best + 1e-9 * (1 + best))
 			break;
-		}
 		best = now;
 	}
-	return best;
+}
+
+/* The LP over profiles in the form the dual simplex takes:
+ *   min sum f_pm  s.t.  -sum_p c_pm f_pm <= -n_m,  sum_m f_pm <= N_p,  f >= 0
+ * one variable per (profile, class) that fits, then one slack per row. */
+struct sx {
+	size_t rows, cols, n_vars;
+	double *a;      /* rows x (cols + 1), the right-hand side last */
+	double *d;      /* reduced costs */
+	size_t *basis;  /* the variable of each row */
+	size_t *var_p, *var_m;
+};
+
+#define SX_EPS 1e-9
+#define SX_MAX_CELLS ((size_t)1 << 20)
+
+static void sx_free(struct sx *s)
+{
+	free(s->a);
+	free(s->d);
+	free(s->basis);
+	free(s->var_p);
+	free(s->var_m);
+}
+
+static void sx_fill(struct sx *s, const struct lp *lp)
+{
+	size_t w = s->cols + 1, k = 0;
+
+	for (size_t p = 0; p < lp->n_prof; p++)
+		for (size_t m = 0; m < lp->n_cls; m++) {
+			if (lp->cap[p][m] == 0)
+				continue;
+			s->a[m * w + k] = -(double)lp->cap[p][m];
+			s->a[(lp->n_cls + p) * w + k] = 1;
+			s->d[k] = 1;
+			s->var_p[k] = p;
+			s->var_m[k++] = m;
+		}
+	for (size_t i = 0; i < s->rows; i++) {
+		s->a[i * w + s->n_vars + i] = 1;
+		s->a[i * w + s->cols] = i < lp->n_cls ? -lp->count[i] : lp->n_gpu[i - lp->n_cls];
+		s->basis[i] = s->n_vars + i;
+	}
+}
+
+/* -ENOSPC when the tableau would be unreasonably big. */
+static int sx_init(struct sx *s, const struct lp *lp)
+{
+	*s = (struct sx){ .rows = lp->n_cls + lp->n_prof };
+	for (size_t p = 0; p < lp->n_prof; p++)
+		for (size_t m = 0; m < lp->n_cls; m++)
+			s->n_vars += lp->cap[p][m] > 0;
+	s->cols = s->n_vars + s->rows;
+	if (s->rows > SX_MAX_CELLS / (s->cols + 1))
+		return -ENOSPC;
+	s->a = calloc(s->rows * (s->cols + 1), sizeof(*s->a));
+	s->d = calloc(s->cols, sizeof(*s->d));
+	s->basis = calloc(s->rows, sizeof(*s->basis));
+	s->var_p = calloc(MAX(s->n_vars, 1), sizeof(*s->var_p));
+	s->var_m = calloc(MAX(s->n_vars, 1), sizeof(*s->var_m));
+	if (!s->a || !s->d || !s->basis || !s->var_p || !s->var_m)
+		return -ENOMEM;
+	sx_fill(s, lp);
+	return 0;
+}
+
+static void sx_pivot(struct sx *s, size_t r, size_t j)
+{
+	size_t w = s->cols + 1;
+	double *pr = s->a + r * w, piv = pr[j], dj;
+
+	for (size_t k = 0; k < w; k++)
+		pr[k] /= piv;
+	for (size_t i = 0; i < s->rows; i++) {
+		double *row = s->a + i * w, f = row[j];
+		if (i == r || f == 0)
+			continue;
+		for (size_t k = 0; k < w; k++)
+			row[k] -= f * pr[k];
+	}
+	dj = s->d[j];
+	for (size_t k = 0; k < s->cols; k++)
+		s->d[k] -= dj * pr[k];
+	s->basis[r] = j;
+}
+
+/* The all-slack basis is dual feasible (every cost is 1 >= 0): the dual
+ * simplex needs no first phase. The most infeasible row leaves; the entering
+ * column keeps the reduced costs >= 0; the lowest index breaks ties. 0 when
+ * optimal, -1 when infeasible (more desktops than room) or stuck. */
+static int sx_run(struct sx *s)
+{
+	size_t w = s->cols + 1, limit = 20 * (s->rows + s->cols);
+
+	for (size_t it = 0; it < limit; it++) {
+		size_t r = NONE, j = NONE;
+		double worst = -SX_EPS * 1e3, best = 0;
+		for (size_t i = 0; i < s->rows; i++)
+			if (s->a[i * w + s->cols] < worst) {
+				worst = s->a[i * w + s->cols];
+				r = i;
+			}
+		if (r == NONE)
+			return 0;
+		for (size_t k = 0; k < s->cols; k++) {
+			double a = s->a[r * w + k], ratio = MAX(s->d[k], 0) / -a;
+			if (a < -SX_EPS && (j == NONE || ratio < best)) {
+				best = ratio;
+				j = k;
+			}
+		}
+		if (j == NONE)
+			return -1;
+		sx_pivot(s, r, j);
+	}
+	return -1;
+}
+
+/* v from the duals of the capacity rows (v_p = 1 + w_p), f from the basis. */
+static void sx_read(const struct sx *s, struct lp *lp)
+{
+	size_t w = s->cols + 1;
+
+	for (size_t p = 0; p < lp->n_prof; p++)
+		lp->v[p] = 1 + MAX(s->d[s->n_vars + lp->n_cls + p], 0);
+	for (size_t i = 0; i < s->rows; i++)
+		if (s->basis[i] < s->n_vars)
+			lp->f[s->var_p[s->basis[i]] * lp->n_cls + s->var_m[s->basis[i]]] =
+				MAX(s->a[i * w + s->cols], 0);
+}
+
+/* 1 when the simplex solved it (v and f set), 0 when v comes from ascent. */
+static int lp_solve(struct lp *lp)
+{
+	struct sx s;
+	int e = sx_init(&s, lp);
+
+	if (e >= 0)
+		e = sx_run(&s);
+	if (e >= 0)
+		sx_read(&s, lp);
+	sx_free(&s);
+	if (e == -ENOMEM)
+		return e;
+	if (e < 0)
+		lp_ascent(lp);
+	return e >= 0;
 }
 
 /* Round up, minus a margin for floating point: a bound too low by one in a
@@ -462,55 +612,245 @@ static size_t ceil_down(double x)
 	return (double)k < x ? k + 1 : k;
 }
 
+/* Demand columns: slice classes 0 .. n_vram - 1, then these two. */
+#define COL_DEDICATED(c) ((c)->n_vram)
+#define COL_SHARED(c) ((c)->n_vram + 1)
+
+/* Desktops of column COL one GPU I can ever hold, before this pool. */
+static unsigned col_cap(const struct ctx *c, size_t i, size_t col)
+{
+	const struct pl_type *t;
+
+	if (col == COL_DEDICATED(c))
+		return c->gpus[i].dedicable && c->base[i].mode == G_FREE && !c->grp_dirty[c->grp[i]];
+	if (col == COL_SHARED(c))
+		return c->base[i].mode == G_FREE ? c->gpus[i].share_capacity : 0;
+	return fit(c, &c->base[i], i, col, &t);
+}
+
+/* L(1) without a matrix: for inputs with so many distinct VRAM sizes that
+ * the capacity matrix would not be reasonable. */
+static double simple_bound(const struct ctx *c, const size_t *cols, size_t n_cols, const double *count)
+{
+	double sum = 0;
+
+	for (size_t j = 0; j < n_cols; j++) {
+		unsigned best = 0;
+		for (size_t i = 0; i < c->n_gpus; i++)
+			best = MAX(best, col_cap(c, i, cols[j]));
+		if (best > 0)
+			sum += count[j] / best;
+	}
+	return sum;
+}
+
+struct relax {
+	size_t n_cols, n_prof;
+	size_t *prof_of;  /* per GPU; NONE: it serves no column */
+	unsigned *rows;   /* per GPU: the row length, then its capacity for each column */
+	const unsigned **cap;
+	double *n_gpu, *v;
+	double *f;        /* n_prof x n_cols: the LP's GPUs of each profile for each column */
+	bool solved;      /* f is the LP's solution */
+	double value;     /* L(v) */
+};
+
+static void relax_free(struct relax *rx)
+{
+	free(rx->prof_of);
+	free(rx->rows);
+	free(rx->cap);
+	free(rx->n_gpu);
+	free(rx->v);
+	free(rx->f);
+	*rx = (struct relax){};
+}
+
 static int row_cmp(const void *a, const void *b)
 {
 	const unsigned *x = *(const unsigned *const *)a, *y = *(const unsigned *const *)b;
 
-	/* Row[0] holds the row length. */
 	for (unsigned m = 1; m <= x[0]; m++)
 		if (x[m] != y[m])
 			return x[m] < y[m] ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
-/* The relaxation for the demand classes whose per-GPU capacities are ROWS
- * (n_gpus rows of 1 + n_cls: the length, then the capacities). Identical
- * GPUs are one profile: by symmetry and concavity they share one v. */
-static int lp_bound(unsigned *rows, size_t n_gpus, size_t n_cls, const double *count, double *ret)
+static int build_rows(const struct ctx *c, const size_t *cols, struct relax *rx)
+{
+	size_t w = rx->n_cols + 1;
+
+	rx->rows = calloc(MAX(c->n_gpus, 1) * w, sizeof(*rx->rows));
+	if (!rx->rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		rx->rows[i * w] = (unsigned)rx->n_cols;
+		for (size_t j = 0; j < rx->n_cols; j++)
+			rx->rows[i * w + 1 + j] = col_cap(c, i, cols[j]);
+	}
+	return 0;
+}
+
+/* Identical rows make one profile; rows of zeros none. */
+static int build_profiles(size_t n_gpus, struct relax *rx)
 {
 	_cleanup_free_ const unsigned **sorted = calloc(MAX(n_gpus, 1), sizeof(*sorted));
-	_cleanup_free_ const unsigned **prof = calloc(MAX(n_gpus, 1), sizeof(*prof));
-	_cleanup_free_ double *n_gpu = calloc(MAX(n_gpus, 1), sizeof(*n_gpu));
-	_cleanup_free_ double *v = calloc(MAX(n_gpus, 1), sizeof(*v));
-	_cleanup_free_ struct bp *bp = calloc(MAX(n_cls, 1), sizeof(*bp));
-	size_t n = 0, np = 0;
+	size_t w = rx->n_cols + 1, n = 0;
 
-	if (!sorted || !prof || !n_gpu || !v || !bp)
+	rx->prof_of = calloc(MAX(n_gpus, 1), sizeof(*rx->prof_of));
+	rx->cap = calloc(MAX(n_gpus, 1), sizeof(*rx->cap));
+	rx->n_gpu = calloc(MAX(n_gpus, 1), sizeof(*rx->n_gpu));
+	if (!sorted || !rx->prof_of || !rx->cap || !rx->n_gpu)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_gpus; i++) {
-		const unsigned *row = rows + i * (n_cls + 1);
+		const unsigned *row = rx->rows + i * w;
 		bool any = false;
-		for (size_t m = 0; m < n_cls; m++)
-			any |= row[m + 1] > 0 && count[m] > 0;
+		for (size_t j = 0; j < rx->n_cols; j++)
+			any |= row[1 + j] > 0;
+		rx->prof_of[i] = NONE;
 		if (any)
 			sorted[n++] = row;
 	}
 	qsort(sorted, n, sizeof(*sorted), row_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (np > 0 && memcmp(sorted[i] + 1, prof[np - 1], n_cls * sizeof(unsigned)) == 0) {
-			n_gpu[np - 1]++;
-			continue;
-		}
-		prof[np] = sorted[i] + 1;
-		n_gpu[np] = 1;
-		v[np++] = 1;
+	for (size_t k = 0; k < n; k++) {
+		if (rx->n_prof == 0 || memcmp(sorted[k] + 1, rx->cap[rx->n_prof - 1], rx->n_cols * sizeof(unsigned)))
+			rx->cap[rx->n_prof++] = sorted[k] + 1;
+		rx->n_gpu[rx->n_prof - 1]++;
+		rx->prof_of[(size_t)(sorted[k] - rx->rows) / w] = rx->n_prof - 1;
 	}
-	*ret = lp_solve(&(struct lp){ .n_cls = n_cls, .count = count, .n_prof = np, .cap = prof,
-				      .n_gpu = n_gpu, .v = v, .bp = bp });
 	return 0;
 }
 
-/* ---- one strategy ---- */
+static int relax_lp(struct relax *rx, const double *count)
+{
+	_cleanup_free_ struct bp *bp = calloc(MAX(rx->n_cols, 1), sizeof(*bp));
+	struct lp lp;
+	int e;
+
+	rx->v = calloc(MAX(rx->n_prof, 1), sizeof(*rx->v));
+	rx->f = calloc(MAX(rx->n_prof * rx->n_cols, 1), sizeof(*rx->f));
+	if (!bp || !rx->v || !rx->f)
+		return -ENOMEM;
+	for (size_t p = 0; p < rx->n_prof; p++)
+		rx->v[p] = 1;
+	lp = (struct lp){ .n_cls = rx->n_cols, .n_prof = rx->n_prof, .count = count, .cap = rx->cap,
+			  .n_gpu = rx->n_gpu, .v = rx->v, .f = rx->f, .bp = bp };
+	e = lp_solve(&lp);
+	if (e < 0)
+		return e;
+	rx->solved = e > 0;
+	rx->value = lp_value(&lp);
+	return 0;
+}
+
+/* The relaxation for the demand columns COLS, COUNT desktops each. */
+static int relax_solve(const struct ctx *c, const size_t *cols, size_t n_cols, const double *count,
+		       struct relax *rx)
+{
+	int e;
+
+	*rx = (struct relax){ .n_cols = n_cols };
+	if (n_cols == 0)
+		return 0;
+	if (c->n_gpus > ((size_t)1 << 24) / (n_cols + 1)) {
+		rx->value = simple_bound(c, cols, n_cols, count);
+		return 0;
+	}
+	e = build_rows(c, cols, rx);
+	if (e >= 0)
+		e = build_profiles(c->n_gpus, rx);
+	if (e >= 0)
+		e = relax_lp(rx, count);
+	return e;
+}
+
+/* The fewest render nodes that serve N shared desktops: the largest first. */
+static int shared_exact(const struct ctx *c, size_t n, size_t *ret)
+{
+	_cleanup_free_ uint64_t *caps = calloc(MAX(c->n_gpus, 1), sizeof(*caps));
+	size_t k = 0;
+	uint64_t sum = 0;
+
+	if (!caps)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_gpus; i++)
+		caps[i] = c->base[i].mode == G_FREE ? c->gpus[i].share_capacity : 0;
+	qsort(caps, c->n_gpus, sizeof(*caps), u64_cmp);
+	while (sum < n && k < c->n_gpus)
+		sum += caps[c->n_gpus - 1 - k++];
+	*ret = k;
+	return 0;
+}
+
+struct demand {
+	size_t *cols;  /* demand columns with desktops: slice classes first */
+	double *count; /* desktops of each */
+	size_t n_cols, n_slice_cols;
+	size_t dedicated, shared;
+};
+
+/* The desktops placed by GPU_OF, or all that have a class when NULL. */
+static int demand_of(const struct ctx *c, const size_t *gpu_of, struct demand *dm)
+{
+	_cleanup_free_ double *all = calloc(c->n_vram + 2, sizeof(*all));
+
+	*dm = (struct demand){};
+	dm->cols = calloc(c->n_vram + 2, sizeof(*dm->cols));
+	dm->count = calloc(c->n_vram + 2, sizeof(*dm->count));
+	if (!all || !dm->cols || !dm->count)
+		return -ENOMEM;
+	for (size_t d = 0; d < c->n_desktops; d++) {
+		enum pl_want w = c->desktops[d].want;
+		if (gpu_of ? gpu_of[d] == NONE : w == PL_SLICE && c->cls[d] == NONE)
+			continue;
+		all[w == PL_SLICE ? c->cls[d] : w == PL_DEDICATED ? COL_DEDICATED(c) : COL_SHARED(c)]++;
+	}
+	for (size_t col = 0; col < c->n_vram + 2; col++) {
+		if (col == COL_DEDICATED(c))
+			dm->n_slice_cols = dm->n_cols;
+		if (all[col] > 0) {
+			dm->cols[dm->n_cols] = col;
+			dm->count[dm->n_cols++] = all[col];
+		}
+	}
+	dm->dedicated = (size_t)all[COL_DEDICATED(c)];
+	dm->shared = (size_t)all[COL_SHARED(c)];
+	return 0;
+}
+
+static void demand_free(struct demand *dm)
+{
+	free(dm->cols);
+	free(dm->count);
+}
+/* ---- one strategy ----
+ *
+ * A greedy in three phases, one per mode. Where it has a choice of GPU it
+ * takes the cheapest, a GPU's cost being its price in the relaxation of the
+ * whole pool (below) per desktop it takes: GPUs that every good placement
+ * fills are dear, so classes that lose least elsewhere leave them to the
+ * classes that gain most (A40 1Q packs 3x an A16's 1Q, but an mbochs GPU
+ * packs 1.33x an A40 whichever the size). Without prices every GPU is worth
+ * 1 and the cheapest is simply the one that takes the most desktops.
+ * Variants differ in the prices (none, relaxation), in which GPUs dedicated
+ * desktops spare (those that can be sliced, or those that can be shared),
+ * and in whether slices or shared desktops choose first; each is a few
+ * sorts of the GPUs, so all are run and the best result is kept.
+ */
+
+#define ST_SPARE_SHARING 1u
+#define ST_SHARED_FIRST 2u
+#define ST_PRICED 4u
+#define N_STRATEGIES 8u
+
+/* A price per desktop as a sort key: fixed point, so that costs equal but
+ * for rounding compare equal and the next key decides. */
+static uint64_t cost_key(const struct run *r, size_t gpu, unsigned cap)
+{
+	double p = r->price ? r->price[gpu] : 1;
+
+	return (uint64_t)(p / MAX(cap, 1) * 1e9 + 0.5);
+}
 
 static void run_free(struct run *r)
 {
@@ -522,11 +862,11 @@ static void run_free(struct run *r)
 	*r = (struct run){};
 }
 
-static int run_init(const struct ctx *c, struct run *r)
+static int run_init(const struct ctx *c, const double *price, struct run *r)
 {
 	size_t ng = MAX(c->n_gpus, 1), nd = MAX(c->n_desktops, 1);
 
-	*r = (struct run){};
+	*r = (struct run){ .price = price };
 	r->g = calloc(ng, sizeof(*r->g));
 	r->gpu_of = calloc(nd, sizeof(*r->gpu_of));
 	r->type_of = calloc(nd, sizeof(*r->type_of));
@@ -547,27 +887,31 @@ static void assign(struct run *r, size_t desktop, size_t gpu, const struct pl_ty
 	r->g[gpu].hosts = true;
 }
 
+/* What passing GPU I through whole gives up, as a sort key: GPUs that can
+ * neither be sliced nor shared first, then those that can only do what
+ * this strategy spares least, each by how much. */
+static uint64_t spare_key(const struct pl_gpu *g, unsigned st)
+{
+	uint64_t sv = MIN(slice_value(g), UINT32_MAX - 1), sh = MIN(g->share_capacity, UINT32_MAX - 1);
+
+	if (st & ST_SPARE_SHARING)
+		return (uint64_t)(sh > 0) << 63 | (uint64_t)(sv > 0) << 62 | sh << 31 | sv;
+	return (uint64_t)(sv > 0) << 63 | (uint64_t)(sh > 0) << 62 | sv << 31 | sh;
+}
+
 /* Dedicated desktops first: they need a whole clean group, the scarcest
- * thing. All candidates cost one GPU, so the choice is about what is left for
- * the others: GPUs alone in their group first (the others of a group are
- * lost with it), then those least useful for slicing or sharing. */
+ * thing. Each costs one GPU wherever it goes, so the choice is about what is
+ * left for the others: GPUs alone in their group first (the rest of a group
+ * is lost with it), then the cheapest, then the least useful otherwise. */
 static void place_dedicated(const struct ctx *c, struct run *r, unsigned st)
 {
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < c->n_gpus; i++) {
-		const struct pl_gpu *g = &c->gpus[i];
-		uint64_t sv = slice_value(g), sh = g->share_capacity;
 		size_t gr = c->grp[i];
-		if (!g->dedicable || r->g[i].mode != G_FREE || c->grp_dirty[gr])
-			continue;
-		if (st & ST_SPARE_SHARING)
+		if (c->gpus[i].dedicable && r->g[i].mode == G_FREE && !c->grp_dirty[gr])
 			r->cand[n++] = (struct cand){ .k = { c->grp_start[gr + 1] - c->grp_start[gr],
-							     (sh > 0) << 1 | (sv > 0), sh << 32 | MIN(sv, UINT32_MAX) },
-						      .gpu = i };
-		else
-			r->cand[n++] = (struct cand){ .k = { c->grp_start[gr + 1] - c->grp_start[gr],
-							     (sv > 0) << 1 | (sh > 0), MIN(sv, UINT32_MAX) << 32 | sh },
+							     cost_key(r, i, 1), spare_key(&c->gpus[i], st) },
 						      .gpu = i };
 	}
 	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
@@ -614,7 +958,7 @@ static void fill_open(const struct ctx *c, struct run *r, size_t m, const size_t
 	for (size_t j = 0; j < r->n_open; j++) {
 		const struct gstate *s = &r->g[r->open[j]];
 		if (s->left > 0 && s->type->vram_mib >= c->vram[m])
-			r->cand[n++] = (struct cand){ .k = { s->type->vram_mib, s->left, 0 }, .gpu = r->open[j],
+			r->cand[n++] = (struct cand){ .k = { s->type->vram_mib, s->left }, .gpu = r->open[j],
 						      .type = s->type };
 	}
 	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
@@ -622,9 +966,10 @@ static void fill_open(const struct ctx *c, struct run *r, size_t m, const size_t
 		fill(r, r->cand[j].gpu, r->cand[j].type, list, pos, end);
 }
 
-/* Then new GPUs, those that take the most desktops of the class first; on a
- * tie, one without a render node (keep those for sharing), then the smaller
- * type. What the last one has left is filled by the smaller classes. */
+/* Then new GPUs, the cheapest per desktop of the class first; on a tie the
+ * one that takes the most, then one without a render node (those are kept
+ * for sharing), then the smaller type. What the last one has left goes to
+ * the smaller classes. */
 static void open_new(const struct ctx *c, struct run *r, size_t m, const size_t *list, size_t *pos, size_t end)
 {
 	size_t n = 0;
@@ -636,8 +981,8 @@ static void open_new(const struct ctx *c, struct run *r, size_t m, const size_t 
 			continue;
 		cap = fit(c, &r->g[i], i, m, &t);
 		if (cap > 0)
-			r->cand[n++] = (struct cand){ .k = { UINT_MAX - cap, c->gpus[i].share_capacity > 0,
-							     t->vram_mib },
+			r->cand[n++] = (struct cand){ .k = { cost_key(r, i, cap), UINT_MAX - cap,
+							     c->gpus[i].share_capacity > 0, t->vram_mib },
 						      .gpu = i, .type = t };
 	}
 	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
@@ -656,17 +1001,17 @@ static void place_slices(const struct ctx *c, struct run *r)
 	}
 }
 
-/* Biggest render nodes first: fewest GPUs. When sharing goes first, GPUs
- * that cannot be sliced come before those that can. */
+/* The cheapest render nodes per desktop first, then the biggest. When
+ * sharing goes first, GPUs that cannot be sliced come before those that can. */
 static void place_shared(const struct ctx *c, struct run *r, unsigned st)
 {
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < c->n_gpus; i++) {
 		unsigned cap = c->gpus[i].share_capacity;
-		uint64_t sliceable = slice_value(&c->gpus[i]) > 0;
+		bool sliceable = (st & ST_SHARED_FIRST) && slice_value(&c->gpus[i]) > 0;
 		if (r->g[i].mode == G_FREE && cap > 0)
-			r->cand[n++] = (struct cand){ .k = { st & ST_SHARED_FIRST ? sliceable : 0, UINT_MAX - cap, 0 },
+			r->cand[n++] = (struct cand){ .k = { sliceable, cost_key(r, i, cap), UINT_MAX - cap },
 						      .gpu = i, .cap = cap };
 	}
 	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
@@ -696,7 +1041,7 @@ static void run_score(const struct ctx *c, struct run *r)
 
 static int run_strategy(const struct ctx *c, unsigned st, struct run *r)
 {
-	int ret = run_init(c, r);
+	int ret = run_init(c, st & ST_PRICED ? c->price : NULL, r);
 
 	if (ret < 0)
 		return ret;
@@ -712,6 +1057,7 @@ static int run_strategy(const struct ctx *c, unsigned st, struct run *r)
 	return 0;
 }
 
+/* More placed, then fewer GPUs, then less slice VRAM. */
 static bool run_better(const struct run *a, const struct run *b)
 {
 	if (a->unplaced != b->unplaced)
@@ -721,113 +1067,22 @@ static bool run_better(const struct run *a, const struct run *b)
 	return a->vram < b->vram;
 }
 
-/* The fewest render nodes that serve N shared desktops: the largest first. */
-static int shared_exact(const struct ctx *c, size_t n, size_t *ret)
+/* Prices for the priced strategies: the relaxation of the whole pool. */
+static int build_prices(struct ctx *c)
 {
-	_cleanup_free_ uint64_t *caps = calloc(MAX(c->n_gpus, 1), sizeof(*caps));
-	size_t k = 0;
-	uint64_t sum = 0;
+	struct demand dm = {};
+	double value;
+	int e;
 
-	if (!caps)
+	c->price = calloc(MAX(c->n_gpus, 1), sizeof(*c->price));
+	if (!c->price)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->n_gpus; i++)
-		caps[i] = c->base[i].mode == G_FREE ? c->gpus[i].share_capacity : 0;
-	qsort(caps, c->n_gpus, sizeof(*caps), u64_cmp);
-	while (sum < n && k < c->n_gpus)
-		sum += caps[c->n_gpus - 1 - k++];
-	*ret = k;
-	return 0;
-}
-
-/* Demand columns: slice classes 0 .. n_vram - 1, then these two. */
-#define COL_DEDICATED(c) ((c)->n_vram)
-#define COL_SHARED(c) ((c)->n_vram + 1)
-
-/* Desktops of class COL one GPU I can ever hold, before this pool. */
-static unsigned col_cap(const struct ctx *c, size_t i, size_t col)
-{
-	const struct pl_type *t;
-
-	if (col == COL_DEDICATED(c))
-		return c->gpus[i].dedicable && c->base[i].mode == G_FREE && !c->grp_dirty[c->grp[i]];
-	if (col == COL_SHARED(c))
-		return c->base[i].mode == G_FREE ? c->gpus[i].share_capacity : 0;
-	return fit(c, &c->base[i], i, col, &t);
-}
-
-/* L(1), without a matrix: for inputs with so many distinct VRAM sizes that
- * the capacity matrix would not be reasonable. */
-static double simple_bound(const struct ctx *c, const size_t *cols, size_t n_cols, const double *count)
-{
-	double sum = 0;
-
-	for (size_t j = 0; j < n_cols; j++) {
-		unsigned best = 0;
-		for (size_t i = 0; i < c->n_gpus; i++)
-			best = MAX(best, col_cap(c, i, cols[j]));
-		if (best > 0)
-			sum += count[j] / best;
-	}
-	return sum;
-}
-
-/* The relaxation's value for the demand columns COLS (COUNT desktops each). */
-static int relaxed_bound(const struct ctx *c, const size_t *cols, size_t n_cols, const double *count,
-			 double *ret)
-{
-	_cleanup_free_ unsigned *rows = NULL;
-
-	if (n_cols == 0) {
-		*ret = 0;
-		return 0;
-	}
-	if (c->n_gpus > ((size_t)1 << 24) / (n_cols + 1)) {
-		*ret = simple_bound(c, cols, n_cols, count);
-		return 0;
-	}
-	rows = calloc(MAX(c->n_gpus, 1) * (n_cols + 1), sizeof(*rows));
-	if (!rows)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_gpus; i++) {
-		unsigned *row = rows + i * (n_cols + 1);
-		row[0] = (unsigned)n_cols;
-		for (size_t j = 0; j < n_cols; j++)
-			row[j + 1] = col_cap(c, i, cols[j]);
-	}
-	return lp_bound(rows, c->n_gpus, n_cols, count, ret);
-}
-
-struct demand {
-	size_t *cols; /* columns with desktops placed: slice classes first */
-	double *count;
-	size_t n_cols, n_slice_cols;
-	size_t dedicated, shared;
-};
-
-static int demand_of(const struct ctx *c, const struct run *r, struct demand *dm)
-{
-	_cleanup_free_ double *all = calloc(c->n_vram + 2, sizeof(*all));
-
-	dm->cols = calloc(c->n_vram + 2, sizeof(*dm->cols));
-	dm->count = calloc(c->n_vram + 2, sizeof(*dm->count));
-	if (!all || !dm->cols || !dm->count)
-		return -ENOMEM;
-	for (size_t d = 0; d < c->n_desktops; d++) {
-		enum pl_want w = c->desktops[d].want;
-		if (r->gpu_of[d] != NONE)
-			all[w == PL_SLICE ? c->cls[d] : w == PL_DEDICATED ? COL_DEDICATED(c) : COL_SHARED(c)]++;
-	}
-	for (size_t col = 0; col < c->n_vram + 2; col++) {
-		if (col == COL_DEDICATED(c))
-			dm->n_slice_cols = dm->n_cols;
-		if (all[col] > 0) {
-			dm->cols[dm->n_cols] = col;
-			dm->count[dm->n_cols++] = all[col];
-		}
-	}
-	dm->dedicated = (size_t)all[COL_DEDICATED(c)];
-	dm->shared = (size_t)all[COL_SHARED(c)];
-	return 0;
+	e = demand_of(c, NULL, &dm);
+	if (e >= 0)
+		e = relaxed_bound(c, dm.cols, dm.n_cols, dm.count, &value, c->price);
+	free(dm.cols);
+	free(dm.count);
+	return e;
 }
 
 /* See "lower bound" above: the larger of the joint relaxation and the sum
@@ -839,11 +1094,11 @@ static int lower_bound(const struct ctx *c, const struct run *r, size_t *ret)
 	size_t shared;
 	int e;
 
-	e = demand_of(c, r, &dm);
+	e = demand_of(c, r->gpu_of, &dm);
 	if (e >= 0)
-		e = relaxed_bound(c, dm.cols, dm.n_cols, dm.count, &joint);
+		e = relaxed_bound(c, dm.cols, dm.n_cols, dm.count, &joint, NULL);
 	if (e >= 0)
-		e = relaxed_bound(c, dm.cols, dm.n_slice_cols, dm.count, &slices);
+		e = relaxed_bound(c, dm.cols, dm.n_slice_cols, dm.count, &slices, NULL);
 	if (e >= 0)
 		e = shared_exact(c, dm.shared, &shared);
 	free(dm.cols);
@@ -907,10 +1162,10 @@ static bool valid_input(const struct pl_gpu *gpus, size_t n_gpus, const struct p
 	return true;
 }
 
-static int solve(const struct ctx *c, struct pl_result *ret)
+static int solve(struct ctx *c, struct pl_result *ret)
 {
 	struct run best = {}, r;
-	int e = 0;
+	int e = build_prices(c);
 
 	for (unsigned st = 0; st < N_STRATEGIES && e >= 0; st++) {
 		e = run_strategy(c, st, &r);

@@ -54,3 +54,24 @@ VMGPU_EXPORT int vmgpu_render_qemu(const struct vmgpu_vm_layout *l, char **ret)
 	*ret = buf;
 	return 0;
 }
+
+/* mdev instances and virtio-gpu with virgl, as QEMU arguments. */
+VMGPU_EXPORT int vmgpu_render_slices_qemu(const char *const *uuids, size_t n, const char *render_node, char **ret)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=vmgpu-mdev%zu\n", uuids[i], i);
+	if (render_node)
+		fprintf(f, "-device virtio-vga-gl\n-display egl-headless,rendernode=%s\n", render_node);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	return 0;
+}

@@ -538,6 +538,23 @@ int vmgpu_render_libvirt(const struct vmgpu_vm_layout *l, const char *domain_xml
 int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach, bool dry_run,
 			 char **ret_xml, char **ret_report);
 
+/* Slices for a VM: mdev instances (UUIDS) as <hostdev type='mdev'>, or a
+ * virtio-gpu with 3D acceleration rendering on RENDER_NODE (egl-headless). */
+int vmgpu_libvirt_update_mdevs(const char *const *uuids, size_t n, const char *uri, const char *vm, bool detach,
+			       bool dry_run, char **ret_xml, char **ret_report);
+int vmgpu_libvirt_update_virgl(const char *render_node, const char *uri, const char *vm, bool detach, bool dry_run,
+			       char **ret_xml, char **ret_report);
+int vmgpu_render_slices_libvirt(const char *const *uuids, size_t n, const char *render_node, const char *vm,
+				char **ret);
+int vmgpu_render_slices_qemu(const char *const *uuids, size_t n, const char *render_node, char **ret);
+/*
+ * Hyper-V GPU paravirtualization (GPU-PV) of the Easy-GPU-PV kind for VM on
+ * the GPU DEV: Add-VMGpuPartitionAdapter with SHARE_PERCENT of VRAM, encode,
+ * decode and compute, MMIO, write-combining, checkpoints off, static memory,
+ * and the host's driver files copied into the guest's HostDriverStore.
+ */
+int vmgpu_render_gpupv(struct vmgpu_dev *dev, const char *vm, unsigned share_percent, char **ret);
+
 #ifdef __cplusplus
 }
 #endif

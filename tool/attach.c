@@ -17,11 +17,17 @@
 
 enum format { FORMAT_LIBVIRT_APPLY, FORMAT_XML, FORMAT_QEMU, FORMAT_POWERSHELL };
 
+/* What is given: whole functions (default), mdev slices, paravirtual 3D
+ * on a GPU's render node, or (Hyper-V) a GPU-PV partition. */
+enum what { WHAT_PCI, WHAT_MDEV, WHAT_VIRGL, WHAT_GPUPV };
+
 struct attach_args {
 	const char *vm, *uri;
 	unsigned flags;
 	bool dry_run;
 	enum format format;
+	enum what what;
+	unsigned share;
 	char **devices;
 	size_t n_devices;
 };
@@ -42,8 +48,12 @@ static void attach_usage(FILE *f, bool attach)
 			 "raised when the devices' BARs need more than the default; live too when the\n"
 			 "domain runs. The devices must be on vfio-pci (vmgpu assign) unless --managed."
 		       : "Take DEVICE and its companions out of the VM again (definition, and live).");
+	fprintf(f, "      --mdev         the arguments are mdev UUIDs (vmgpu partition create)\n"
+		   "      --virgl        paravirtual 3D: virtio-gpu rendering on DEVICE's render node\n");
 	if (attach)
-		fprintf(f, "      --managed      let libvirt detach the devices from the host at VM start\n"
+		fprintf(f, "      --gpu-pv       Hyper-V GPU-PV partition of DEVICE (with --format powershell)\n"
+			   "      --share N      GPU-PV: percent of VRAM, encode, decode, compute (default 50)\n"
+			   "      --managed      let libvirt detach the devices from the host at VM start\n"
 			   "      --nvidia-hide  hide KVM and set a Hyper-V vendor_id (GeForce drivers before R465)\n"
 			   "      --no-rom       do not expose the option ROM to the guest\n");
 }
@@ -72,6 +82,10 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, bool attach
 		{ "managed", no_argument, NULL, 'M' },
 		{ "nvidia-hide", no_argument, NULL, 'N' },
 		{ "no-rom", no_argument, NULL, 'R' },
+		{ "mdev", no_argument, NULL, 'D' },
+		{ "virgl", no_argument, NULL, 'G' },
+		{ "gpu-pv", no_argument, NULL, 'V' },
+		{ "share", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	int c;
@@ -95,6 +109,19 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, bool attach
 		case 'M': a->flags |= VMGPU_LAYOUT_MANAGED; break;
 		case 'N': a->flags |= VMGPU_LAYOUT_NVIDIA_HIDE; break;
 		case 'R': a->flags |= VMGPU_LAYOUT_NO_ROM; break;
+		case 'D': a->what = WHAT_MDEV; break;
+		case 'G': a->what = WHAT_VIRGL; break;
+		case 'V': a->what = WHAT_GPUPV; break;
+		case 'S': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 100) {
+				tool_error("--share: a percentage from 1 to 100, not '%s'", optarg);
+				return -EINVAL;
+			}
+			a->share = (unsigned)v;
+			break;
+		}
 		case 'h':
 			attach_usage(stdout, attach);
 			return 1;
@@ -111,6 +138,22 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, bool attach
 	}
 	if (!attach && (a->format == FORMAT_XML || a->format == FORMAT_QEMU || a->flags)) {
 		tool_error("detach: only --format powershell applies (use --dry-run to see the libvirt definition)");
+		return -EINVAL;
+	}
+	if (a->what == WHAT_GPUPV && (a->format != FORMAT_POWERSHELL || !attach || a->n_devices != 1)) {
+		tool_error("--gpu-pv: one GPU, with --format powershell (GPU-PV is Hyper-V's)");
+		return -EINVAL;
+	}
+	if (a->what == WHAT_VIRGL && a->n_devices != 1) {
+		tool_error("--virgl: name the one GPU whose render node the VM renders on");
+		return -EINVAL;
+	}
+	if ((a->what == WHAT_MDEV || a->what == WHAT_VIRGL) && a->format == FORMAT_POWERSHELL) {
+		tool_error("Hyper-V has no mdev or virtio-gpu: use --gpu-pv for GPU-PV");
+		return -EINVAL;
+	}
+	if (a->share && a->what != WHAT_GPUPV) {
+		tool_error("--share applies to --gpu-pv only");
 		return -EINVAL;
 	}
 	return 0;
@@ -139,6 +182,100 @@ static int print_rendering(const struct vmgpu_vm_layout *l, const struct attach_
 	return EXIT_OK;
 }
 
+static bool is_uuid(const char *s)
+{
+	static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (strlen(s) != sizeof(pattern) - 1)
+		return false;
+	for (size_t i = 0; pattern[i]; i++)
+		if (pattern[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	return true;
+}
+
+static int print_or_apply(const struct attach_args *a, bool attach, const char *render_node)
+{
+	char *out = NULL, *report = NULL;
+	int k;
+
+	if (a->format == FORMAT_XML)
+		k = vmgpu_render_slices_libvirt((const char *const *)(a->what == WHAT_MDEV ? a->devices : NULL),
+						a->what == WHAT_MDEV ? a->n_devices : 0, render_node, a->vm, &out);
+	else if (a->format == FORMAT_QEMU)
+		k = vmgpu_render_slices_qemu((const char *const *)(a->what == WHAT_MDEV ? a->devices : NULL),
+					     a->what == WHAT_MDEV ? a->n_devices : 0, render_node, &out);
+	else if (a->what == WHAT_MDEV)
+		k = vmgpu_libvirt_update_mdevs((const char *const *)a->devices, a->n_devices, a->uri, a->vm, !attach,
+					       a->dry_run, &out, &report);
+	else
+		k = vmgpu_libvirt_update_virgl(render_node, a->uri, a->vm, !attach, a->dry_run, &out, &report);
+	if (k == 0 && out && (a->format != FORMAT_LIBVIRT_APPLY || a->dry_run))
+		fputs(out, stdout);
+	if (report && *report)
+		fprintf(k < 0 ? stderr : stdout, "%s%s\n", k < 0 ? "vmgpu: " : "", report);
+	else if (k == -EINVAL)
+		tool_error("the VM name cannot be used here: it must be UTF-8");
+	free(out);
+	free(report);
+	return k == 0 ? EXIT_OK : k == -EINVAL ? EXIT_USAGE : k == -EPERM ? EXIT_REFUSED : EXIT_FAILED;
+}
+
+/* mdev slices: arguments are UUIDs, not PCI functions. */
+static int run_mdev(struct tool_opts *opts, const struct attach_args *a, bool attach)
+{
+	for (size_t i = 0; i < a->n_devices; i++)
+		if (!is_uuid(a->devices[i])) {
+			tool_error("'%s' is not an mdev UUID (see vmgpu partition list)", a->devices[i]);
+			return EXIT_USAGE;
+		}
+	return print_or_apply(a, attach, NULL);
+}
+
+/* virtio-gpu 3D or GPU-PV: one GPU, no passthrough. */
+static int run_shared(struct tool_opts *opts, const struct attach_args *a, bool attach)
+{
+	struct vmgpu_ctx *ctx = NULL;
+	struct vmgpu_host *host = NULL;
+	struct vmgpu_split *s = NULL;
+	struct vmgpu_dev *d;
+	const char *node = NULL;
+	char *out = NULL;
+	int rc = EXIT_FAILED, k;
+
+	if (tool_check_device_syntax(a->devices, 1) < 0)
+		return EXIT_USAGE;
+	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0 || tool_lookup(host, ctx, a->devices[0], &d) < 0)
+		goto out;
+	if (a->what == WHAT_GPUPV) {
+		k = vmgpu_render_gpupv(d, a->vm, a->share ? a->share : 50, &out);
+		if (k == 0)
+			fputs(out, stdout);
+		else
+			tool_error("--gpu-pv: %s", k == -EINVAL ? "the device must be a GPU and the VM name UTF-8 without control characters"
+							       : strerror(-k));
+		rc = k == 0 ? EXIT_OK : k == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+		goto out;
+	}
+	if ((k = vmgpu_split_read(host, &s)) < 0)
+		goto out;
+	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
+		if (vmgpu_split_parent(s, i)->dev == d)
+			node = vmgpu_split_parent(s, i)->render_node;
+	if (!node) {
+		tool_error("%s has no DRM render node: its host driver does not render (load it, or pick another GPU)",
+			   a->devices[0]);
+		goto out;
+	}
+	rc = print_or_apply(a, attach, node);
+out:
+	free(out);
+	vmgpu_split_unref(s);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	return rc;
+}
+
 static int run(struct tool_opts *opts, int argc, char **argv, bool attach)
 {
 	struct attach_args a = { .format = FORMAT_LIBVIRT_APPLY };
@@ -151,6 +288,10 @@ static int run(struct tool_opts *opts, int argc, char **argv, bool attach)
 
 	if (k != 0)
 		return k > 0 ? EXIT_OK : EXIT_USAGE;
+	if (a.what == WHAT_MDEV)
+		return run_mdev(opts, &a, attach);
+	if (a.what != WHAT_PCI)
+		return run_shared(opts, &a, attach);
 	if (tool_check_device_syntax(a.devices, a.n_devices) < 0)
 		return EXIT_USAGE;
 	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0)

@@ -43,6 +43,14 @@ golden "gpu-audio.release.powershell" "$ga" detach 01:00.0 --vm desk1 --format p
 golden "gpu-audio.nvidia-hide.xml" "$ga" attach 01:00.0 --vm desk1 --nvidia-hide --no-rom --format xml
 golden "gpu-audio.nvidia-hide.qemu" "$ga" attach 01:00.0 --vm desk1 --nvidia-hide --no-rom --format qemu
 
+# slices: mdev instances, paravirtual 3D on a render node, Hyper-V GPU-PV
+rn=$(fixture render-nodes)
+golden "mdev.xml" "$ga" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm desk2 --format xml
+golden "mdev.qemu" "$ga" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm desk2 --format qemu
+golden "virgl.xml" "$rn" attach --virgl 02:00.0 --vm desk3 --format xml
+golden "virgl.qemu" "$rn" attach --virgl 02:00.0 --vm desk3 --format qemu
+golden "gpupv.powershell" "$rn" attach --gpu-pv 01:00.0 --vm gamer --share 25 --format powershell
+
 # --- hostile names: the name arrives intact, nothing executes, or a clear refusal ---
 names=("it's" 'say "hi"' 'a$b $(reboot) ${x}' 'back`tick`' ']]> <x/> &amp;' 'café 日本 😀' "smart ‘quotes’ ‚‛" '[a*b?]')
 for n in "${names[@]}"; do
@@ -57,6 +65,12 @@ for n in "${names[@]}"; do
 		ok "powershell name intact and inert: $n"
 	else
 		bad "powershell name intact and inert: $n" "$(cat "$tmp/err"; grep -m1 VMName "$tmp/p")"
+	fi
+	if "$VMGPU" --root "$ga" attach --gpu-pv 01:00.0 --vm "$n" --format powershell >"$tmp/p" 2>"$tmp/err" &&
+		python3 "$(dirname "$0")/ps-literal.py" "$tmp/p" "$n"; then
+		ok "GPU-PV name intact and inert: $n"
+	else
+		bad "GPU-PV name intact and inert: $n" "$(cat "$tmp/err"; grep -m1 VMName "$tmp/p")"
 	fi
 done
 for n in $'two\nlines' $'tab\there' $'nul\x01x' ""; do

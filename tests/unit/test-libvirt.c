@@ -234,6 +234,33 @@ static void t_hostile_names(void)
 	}
 }
 
+static void t_mdev_and_virgl(void)
+{
+	virDomainPtr d = define("vmgpu-slices");
+	const char *uuids[] = { "6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f" };
+	char *after, *before = dump(d);
+
+	CHECK_EQ_INT(vmgpu_libvirt_update_mdevs(uuids, 1, URI, "vmgpu-slices", false, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK(strstr(after, "<hostdev mode='subsystem' type='mdev'") != NULL);
+	CHECK(strstr(after, "uuid='6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f'") != NULL);
+	free(after);
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD128", URI, "vmgpu-slices", false, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK(strstr(after, "accel3d='yes'") != NULL);
+	CHECK(strstr(after, "rendernode='/dev/dri/renderD128'") != NULL);
+	free(after);
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD128", URI, "vmgpu-slices", true, false, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_libvirt_update_mdevs(uuids, 1, URI, "vmgpu-slices", true, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK(strstr(after, "type='mdev'") == NULL);
+	CHECK(strstr(after, "accel3d") == NULL);
+	free(after);
+	free(before);
+	virDomainUndefine(d);
+	virDomainFree(d);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -242,6 +269,7 @@ int main(void)
 		{ "errors leave the domain unchanged", t_errors_leave_domain },
 		{ "managed save image refused", t_managed_save },
 		{ "hostile VM names", t_hostile_names },
+		{ "mdev hostdev and virtio-gpu 3D", t_mdev_and_virgl },
 	};
 	int r;
 
