@@ -51,6 +51,9 @@ struct cand {
 	unsigned cap;
 };
 
+struct relax;
+static void relax_free(struct relax *rx);
+
 /* What does not change between strategies. */
 struct ctx {
 	const struct pl_gpu *gpus;
@@ -68,17 +71,21 @@ struct ctx {
 	size_t *cls;         /* slice class of each desktop: smallest VRAM size that fits; NONE */
 	size_t *by_cls;      /* slice desktops by class, then index */
 	size_t *cls_start;   /* class m: by_cls[cls_start[m] .. cls_start[m + 1]) */
-	double *price;       /* per GPU, from the relaxation of the whole pool; NULL: none */
+	struct relax *pool;  /* the LP over the whole pool; NULL: not solved */
+	size_t *col_of;      /* demand column -> the pool LP's column; NONE */
+	size_t *order[2];    /* per class, the GPUs that fit it in the order they are opened:
+				without and with the pool's prices */
+	size_t *ord_start;   /* class m: order[k][ord_start[m] .. ord_start[m + 1]) */
 };
 
 /* One strategy's placement. */
 struct run {
-	const double *price;          /* NULL: every GPU is worth 1 */
+	double *quota;                /* GPUs of each profile for each column the plan has left; NULL: no plan */
 	struct gstate *g;
 	size_t *gpu_of;               /* per desktop; NONE: unplaced */
 	const struct pl_type **type_of;
-	size_t *open;                 /* sliced GPUs that host desktops of the pool */
-	size_t n_open;
+	size_t *open_head, *open_tail; /* per threshold: sliced GPUs of the pool, their type that size */
+	size_t *open_next;             /* per GPU: the next in its list */
 	struct cand *cand;            /* n_gpus of scratch */
 	size_t unplaced, used;
 	uint64_t vram;
@@ -261,7 +268,13 @@ static void ctx_free(struct ctx *c)
 	free(c->cls);
 	free(c->by_cls);
 	free(c->cls_start);
-	free(c->price);
+	free(c->col_of);
+	free(c->order[0]);
+	free(c->order[1]);
+	free(c->ord_start);
+	if (c->pool)
+		relax_free(c->pool);
+	free(c->pool);
 }
 
 static int ctx_init(struct ctx *c)
@@ -438,7 +451,7 @@ static void lp_raise(struct lp *lp, size_t p)
 static void lp_ascent(struct lp *lp)
 {
 	double best = lp_value(lp), work = (double)lp->n_prof * lp->n_prof * MAX(lp->n_cls, 1);
-	unsigned rounds = work > 0 ? (unsigned)MIN(64.0, 2e7 / work) : 0;
+	unsigned rounds = work > 0 ? (unsigned)MIN(64.0, 4e6 / work) : 0;
 
 	for (unsigned k = 0; k < rounds; k++) {
 		double now;
@@ -463,7 +476,11 @@ struct sx {
 };
 
 #define SX_EPS 1e-9
-#define SX_MAX_CELLS ((size_t)1 << 20)
+/* Bounds on the tableau and on the pivoting work (cells updated): the
+ * profile LP of a real host is a few thousand cells and needs a few dozen
+ * pivots; past these, ascent is good enough. */
+#define SX_MAX_CELLS ((size_t)1 << 18)
+#define SX_MAX_WORK ((size_t)50 * 1000 * 1000)
 
 static void sx_free(struct sx *s)
 {
@@ -542,7 +559,7 @@ static void sx_pivot(struct sx *s, size_t r, size_t j)
  * optimal, -1 when infeasible (more desktops than room) or stuck. */
 static int sx_run(struct sx *s)
 {
-	size_t w = s->cols + 1, limit = 20 * (s->rows + s->cols);
+	size_t w = s->cols + 1, limit = MIN(20 * (s->rows + s->cols), SX_MAX_WORK / (s->rows * w));
 
 	for (size_t it = 0; it < limit; it++) {
 		size_t r = NONE, j = NONE;
@@ -826,30 +843,61 @@ static void demand_free(struct demand *dm)
 /* ---- one strategy ----
  *
  * A greedy in three phases, one per mode. Where it has a choice of GPU it
- * takes the cheapest, a GPU's cost being its price in the relaxation of the
- * whole pool (below) per desktop it takes: GPUs that every good placement
- * fills are dear, so classes that lose least elsewhere leave them to the
- * classes that gain most (A40 1Q packs 3x an A16's 1Q, but an mbochs GPU
- * packs 1.33x an A40 whichever the size). Without prices every GPU is worth
- * 1 and the cheapest is simply the one that takes the most desktops.
- * Variants differ in the prices (none, relaxation), in which GPUs dedicated
- * desktops spare (those that can be sliced, or those that can be shared),
- * and in whether slices or shared desktops choose first; each is a few
- * sorts of the GPUs, so all are run and the best result is kept.
+ * takes the one that takes the most desktops. The priced variants first
+ * follow the plan of the LP over the whole pool (above): a class opens GPUs
+ * of the profiles the LP gives it, as many as it gives, and only then others,
+ * cheapest (LP price per desktop) first. That matters when the densest GPUs
+ * run out: which class gets them is what the LP decides well and a greedy by
+ * density does not (an A40 packs 3x an A16 whatever the size, an mbochs GPU
+ * 1.33x an A40 for 1 GiB but 0.67x for 2 GiB). The variants also differ in
+ * which GPUs dedicated desktops spare (those that can be sliced, or those
+ * that can be shared) and in whether slices or shared desktops choose first.
+ * Each is a few sorts of the GPUs, so all are run and the best is kept.
  */
 
 #define ST_SPARE_SHARING 1u
 #define ST_SHARED_FIRST 2u
-#define ST_PRICED 4u
-#define N_STRATEGIES 8u
+#define ST_PLANNED 4u
+#define ST_DEDICATED_LAST 8u
+#define ST_SMALL_FIRST 16u
+#define N_STRATEGIES 32u
 
-/* A price per desktop as a sort key: fixed point, so that costs equal but
- * for rounding compare equal and the next key decides. */
-static uint64_t cost_key(const struct run *r, size_t gpu, unsigned cap)
+/* Is the LP's plan for column COL not yet used up on the profile of GPU I?
+ * Without a plan, every GPU is as planned as the next. */
+static bool planned(const struct ctx *c, const struct run *r, size_t i, size_t col)
 {
-	double p = r->price ? r->price[gpu] : 1;
+	const struct relax *pl = c->pool;
+	size_t p, j;
 
-	return (uint64_t)(p / MAX(cap, 1) * 1e9 + 0.5);
+	if (!r->quota)
+		return true;
+	p = pl->prof_of[i];
+	j = c->col_of[col];
+	return p != NONE && j != NONE && r->quota[p * pl->n_cols + j] > 1e-6;
+}
+
+/* GPU I now serves column COL: one GPU less in the plan. */
+static void plan_take(const struct ctx *c, struct run *r, size_t i, size_t col)
+{
+	const struct relax *pl = c->pool;
+
+	if (planned(c, r, i, col) && r->quota)
+		r->quota[pl->prof_of[i] * pl->n_cols + c->col_of[col]] -= 1;
+}
+
+/* The price of GPU I: the LP's with PRICED, else 1. */
+static double price_of(const struct ctx *c, bool priced, size_t i)
+{
+	size_t p = priced ? c->pool->prof_of[i] : NONE;
+
+	return p != NONE ? c->pool->v[p] : 1;
+}
+
+/* The price per desktop as a sort key: fixed point, so that costs equal but
+ * for rounding compare equal and the next key decides. */
+static uint64_t cost_key(const struct ctx *c, bool priced, size_t i, unsigned cap)
+{
+	return (uint64_t)(price_of(c, priced, i) / MAX(cap, 1) * 1e9 + 0.5);
 }
 
 static void run_free(struct run *r)
@@ -857,23 +905,37 @@ static void run_free(struct run *r)
 	free(r->g);
 	free(r->gpu_of);
 	free(r->type_of);
-	free(r->open);
+	free(r->open_head);
+	free(r->open_tail);
+	free(r->open_next);
 	free(r->cand);
+	free(r->quota);
 	*r = (struct run){};
 }
 
-static int run_init(const struct ctx *c, const double *price, struct run *r)
+static int run_init(const struct ctx *c, bool planned_run, struct run *r)
 {
 	size_t ng = MAX(c->n_gpus, 1), nd = MAX(c->n_desktops, 1);
 
-	*r = (struct run){ .price = price };
+	*r = (struct run){};
 	r->g = calloc(ng, sizeof(*r->g));
 	r->gpu_of = calloc(nd, sizeof(*r->gpu_of));
 	r->type_of = calloc(nd, sizeof(*r->type_of));
-	r->open = calloc(ng, sizeof(*r->open));
+	r->open_head = calloc(c->n_vram + 1, sizeof(*r->open_head));
+	r->open_tail = calloc(c->n_vram + 1, sizeof(*r->open_tail));
+	r->open_next = calloc(ng, sizeof(*r->open_next));
 	r->cand = calloc(ng, sizeof(*r->cand));
-	if (!r->g || !r->gpu_of || !r->type_of || !r->open || !r->cand)
+	if (!r->g || !r->gpu_of || !r->type_of || !r->open_head || !r->open_tail || !r->open_next || !r->cand)
 		return -ENOMEM;
+	for (size_t t = 0; t < c->n_vram; t++)
+		r->open_head[t] = r->open_tail[t] = NONE;
+	if (planned_run) {
+		size_t n = c->pool->n_prof * c->pool->n_cols;
+		r->quota = calloc(MAX(n, 1), sizeof(*r->quota));
+		if (!r->quota)
+			return -ENOMEM;
+		memcpy(r->quota, c->pool->f, n * sizeof(*r->quota));
+	}
 	memcpy(r->g, c->base, c->n_gpus * sizeof(*r->g));
 	for (size_t i = 0; i < c->n_desktops; i++)
 		r->gpu_of[i] = NONE;
@@ -899,48 +961,79 @@ static uint64_t spare_key(const struct pl_gpu *g, unsigned st)
 	return (uint64_t)(sv > 0) << 63 | (uint64_t)(sh > 0) << 62 | sv << 31 | sh;
 }
 
-/* Dedicated desktops first: they need a whole clean group, the scarcest
- * thing. Each costs one GPU wherever it goes, so the choice is about what is
- * left for the others: GPUs alone in their group first (the rest of a group
- * is lost with it), then the cheapest, then the least useful otherwise. */
+static void take_whole(const struct ctx *c, struct run *r, size_t d, size_t gpu)
+{
+	size_t gr = c->grp[gpu];
+
+	for (size_t j = c->grp_start[gr]; j < c->grp_start[gr + 1]; j++)
+		r->g[c->members[j]].mode = G_DEAD;
+	r->g[gpu].mode = G_WHOLE;
+	plan_take(c, r, gpu, COL_DEDICATED(c));
+	assign(r, d, gpu, NULL);
+}
+
+/* Can GPU I go to a VM now: nothing on any GPU of its group? */
+static bool group_free(const struct ctx *c, const struct run *r, size_t i)
+{
+	size_t gr = c->grp[i];
+
+	if (c->grp_dirty[gr])
+		return false;
+	for (size_t j = c->grp_start[gr]; j < c->grp_start[gr + 1]; j++)
+		if (r->g[c->members[j]].mode != G_FREE)
+			return false;
+	return true;
+}
+
+/* Dedicated desktops need a whole clean group, the scarcest thing: they
+ * choose first, or (to place more desktops when a GPU they would take holds
+ * several others) last. Each costs one GPU wherever it goes, so the choice is
+ * about what is left for the others: GPUs alone in their group first (the
+ * rest of a group is lost with it), then as planned, then the cheapest, then
+ * the least useful otherwise. */
 static void place_dedicated(const struct ctx *c, struct run *r, unsigned st)
 {
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < c->n_gpus; i++) {
 		size_t gr = c->grp[i];
-		if (c->gpus[i].dedicable && r->g[i].mode == G_FREE && !c->grp_dirty[gr])
+		if (c->gpus[i].dedicable && group_free(c, r, i))
 			r->cand[n++] = (struct cand){ .k = { c->grp_start[gr + 1] - c->grp_start[gr],
-							     cost_key(r, i, 1), spare_key(&c->gpus[i], st) },
+							     !planned(c, r, i, COL_DEDICATED(c)), cost_key(c, r->quota != NULL, i, 1),
+							     spare_key(&c->gpus[i], st) },
 						      .gpu = i };
 	}
 	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
 	for (size_t d = 0; d < c->n_desktops; d++) {
-		size_t gpu, gr;
 		if (c->desktops[d].want != PL_DEDICATED)
 			continue;
-		while (k < n && r->g[r->cand[k].gpu].mode != G_FREE)
+		while (k < n && !group_free(c, r, r->cand[k].gpu))
 			k++; /* another GPU of its group was taken */
 		if (k == n)
 			return;
-		gpu = r->cand[k++].gpu;
-		gr = c->grp[gpu];
-		for (size_t j = c->grp_start[gr]; j < c->grp_start[gr + 1]; j++)
-			r->g[c->members[j]].mode = G_DEAD;
-		r->g[gpu].mode = G_WHOLE;
-		assign(r, d, gpu, NULL);
+		take_whole(c, r, d, r->cand[k++].gpu);
 	}
 }
 
-/* Put desktops LIST[*pos ..< end] on GPU I with type T, as many as it takes. */
-static void fill(struct run *r, size_t i, const struct pl_type *t, const size_t *list, size_t *pos, size_t end)
+/* Put desktops LIST[*pos ..< end] of class M on GPU I with type T, as many
+ * as it takes. */
+static void fill(const struct ctx *c, struct run *r, size_t m, size_t i, const struct pl_type *t,
+		 const size_t *list, size_t *pos, size_t end)
 {
 	struct gstate *s = &r->g[i];
 
 	if (s->mode == G_FREE)
 		*s = (struct gstate){ .mode = G_SLICED, .type = t, .left = type_room(t, 0) };
-	if (!s->hosts)
-		r->open[r->n_open++] = i;
+	if (!s->hosts) {
+		size_t k = class_of(c, t->vram_mib);
+		r->open_next[i] = NONE;
+		if (r->open_tail[k] == NONE)
+			r->open_head[k] = i;
+		else
+			r->open_next[r->open_tail[k]] = i;
+		r->open_tail[k] = i;
+		plan_take(c, r, i, m);
+	}
 	while (*pos < end && s->left > 0) {
 		assign(r, list[(*pos)++], i, t);
 		r->vram += t->vram_mib;
@@ -949,59 +1042,74 @@ static void fill(struct run *r, size_t i, const struct pl_type *t, const size_t 
 }
 
 /* Partially filled GPUs of the pool first: a desktop there costs no GPU.
- * Smallest type first (least waste), then the fullest (close it). */
+ * Smallest type first (least waste), then in the order they were opened. */
 static void fill_open(const struct ctx *c, struct run *r, size_t m, const size_t *list, size_t *pos,
 		      size_t end)
 {
-	size_t n = 0;
-
-	for (size_t j = 0; j < r->n_open; j++) {
-		const struct gstate *s = &r->g[r->open[j]];
-		if (s->left > 0 && s->type->vram_mib >= c->vram[m])
-			r->cand[n++] = (struct cand){ .k = { s->type->vram_mib, s->left }, .gpu = r->open[j],
-						      .type = s->type };
-	}
-	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
-	for (size_t j = 0; j < n && *pos < end; j++)
-		fill(r, r->cand[j].gpu, r->cand[j].type, list, pos, end);
+	for (size_t t = m; t < c->n_vram && *pos < end; t++)
+		for (size_t i = r->open_head[t]; i != NONE && *pos < end; i = r->open_next[i])
+			if (r->g[i].left > 0)
+				fill(c, r, m, i, r->g[i].type, list, pos, end);
 }
 
-/* Then new GPUs, the cheapest per desktop of the class first; on a tie the
- * one that takes the most, then one without a render node (those are kept
- * for sharing), then the smaller type. What the last one has left goes to
- * the smaller classes. */
+/* Then new GPUs in the class's order (build_orders()); with a plan, first
+ * those of the profiles the plan still gives the class. What the last one
+ * has left goes to the smaller classes. */
 static void open_new(const struct ctx *c, struct run *r, size_t m, const size_t *list, size_t *pos, size_t end)
 {
-	size_t n = 0;
+	const size_t *ord = c->order[r->quota != NULL] + c->ord_start[m];
+	size_t n = c->ord_start[m + 1] - c->ord_start[m];
 
-	for (size_t i = 0; i < c->n_gpus; i++) {
-		const struct pl_type *t;
-		unsigned cap;
-		if (r->g[i].hosts)
-			continue;
-		cap = fit(c, &r->g[i], i, m, &t);
-		if (cap > 0)
-			r->cand[n++] = (struct cand){ .k = { cost_key(r, i, cap), UINT_MAX - cap,
-							     c->gpus[i].share_capacity > 0, t->vram_mib },
-						      .gpu = i, .type = t };
-	}
-	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
-	for (size_t j = 0; j < n && *pos < end; j++)
-		fill(r, r->cand[j].gpu, r->cand[j].type, list, pos, end);
+	for (int pass = r->quota ? 0 : 1; pass < 2; pass++)
+		for (size_t j = 0; j < n && *pos < end; j++) {
+			const struct pl_type *t;
+			size_t i = ord[j];
+			if (r->g[i].hosts || (pass == 0 && !planned(c, r, i, m)))
+				continue;
+			if (fit(c, &r->g[i], i, m, &t) > 0)
+				fill(c, r, m, i, t, list, pos, end);
+		}
+}
+
+static void place_class(const struct ctx *c, struct run *r, size_t m)
+{
+	size_t pos = c->cls_start[m], end = c->cls_start[m + 1];
+
+	fill_open(c, r, m, c->by_cls, &pos, end);
+	open_new(c, r, m, c->by_cls, &pos, end);
 }
 
 /* Largest VRAM class first: those desktops fit the fewest types, and the
- * room their GPUs have left takes the smaller ones (first-fit decreasing). */
-static void place_slices(const struct ctx *c, struct run *r)
+ * room their GPUs have left takes the smaller ones (first-fit decreasing).
+ * When there is not room for all, smallest first places more of them. */
+static void place_slices(const struct ctx *c, struct run *r, unsigned st)
 {
-	for (size_t m = c->n_vram; m-- > 0;) {
-		size_t pos = c->cls_start[m], end = c->cls_start[m + 1];
-		fill_open(c, r, m, c->by_cls, &pos, end);
-		open_new(c, r, m, c->by_cls, &pos, end);
-	}
+	if (st & ST_SMALL_FIRST)
+		for (size_t m = 0; m < c->n_vram; m++)
+			place_class(c, r, m);
+	else
+		for (size_t m = c->n_vram; m-- > 0;)
+			place_class(c, r, m);
 }
 
-/* The cheapest render nodes per desktop first, then the biggest. When
+/* The next render node with room: candidate *K on. */
+static struct gstate *next_share(const struct ctx *c, struct run *r, size_t n, size_t *k)
+{
+	struct gstate *s;
+
+	while (*k < n && r->g[r->cand[*k].gpu].mode == G_SHARED && r->g[r->cand[*k].gpu].left == 0)
+		(*k)++;
+	if (*k == n)
+		return NULL;
+	s = &r->g[r->cand[*k].gpu];
+	if (s->mode == G_FREE) {
+		*s = (struct gstate){ .mode = G_SHARED, .left = r->cand[*k].cap };
+		plan_take(c, r, r->cand[*k].gpu, COL_SHARED(c));
+	}
+	return s;
+}
+
+/* As planned first, then the cheapest per desktop, then the biggest. When
  * sharing goes first, GPUs that cannot be sliced come before those that can. */
 static void place_shared(const struct ctx *c, struct run *r, unsigned st)
 {
@@ -1011,7 +1119,8 @@ static void place_shared(const struct ctx *c, struct run *r, unsigned st)
 		unsigned cap = c->gpus[i].share_capacity;
 		bool sliceable = (st & ST_SHARED_FIRST) && slice_value(&c->gpus[i]) > 0;
 		if (r->g[i].mode == G_FREE && cap > 0)
-			r->cand[n++] = (struct cand){ .k = { sliceable, cost_key(r, i, cap), UINT_MAX - cap },
+			r->cand[n++] = (struct cand){ .k = { !planned(c, r, i, COL_SHARED(c)), sliceable,
+							     cost_key(c, r->quota != NULL, i, cap), UINT_MAX - cap },
 						      .gpu = i, .cap = cap };
 	}
 	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
@@ -1019,13 +1128,9 @@ static void place_shared(const struct ctx *c, struct run *r, unsigned st)
 		struct gstate *s;
 		if (c->desktops[d].want != PL_SHARED)
 			continue;
-		while (k < n && r->g[r->cand[k].gpu].mode == G_SHARED && r->g[r->cand[k].gpu].left == 0)
-			k++;
-		if (k == n)
+		s = next_share(c, r, n, &k);
+		if (!s)
 			return;
-		s = &r->g[r->cand[k].gpu];
-		if (s->mode == G_FREE)
-			*s = (struct gstate){ .mode = G_SHARED, .left = r->cand[k].cap };
 		s->left--;
 		assign(r, d, r->cand[k].gpu, NULL);
 	}
@@ -1041,18 +1146,21 @@ static void run_score(const struct ctx *c, struct run *r)
 
 static int run_strategy(const struct ctx *c, unsigned st, struct run *r)
 {
-	int ret = run_init(c, st & ST_PRICED ? c->price : NULL, r);
+	int ret = run_init(c, st & ST_PLANNED, r);
 
 	if (ret < 0)
 		return ret;
-	place_dedicated(c, r, st);
+	if (!(st & ST_DEDICATED_LAST))
+		place_dedicated(c, r, st);
 	if (st & ST_SHARED_FIRST) {
 		place_shared(c, r, st);
-		place_slices(c, r);
+		place_slices(c, r, st);
 	} else {
-		place_slices(c, r);
+		place_slices(c, r, st);
 		place_shared(c, r, st);
 	}
+	if (st & ST_DEDICATED_LAST)
+		place_dedicated(c, r, st);
 	run_score(c, r);
 	return 0;
 }
@@ -1067,46 +1175,103 @@ static bool run_better(const struct run *a, const struct run *b)
 	return a->vram < b->vram;
 }
 
-/* Prices for the priced strategies: the relaxation of the whole pool. */
-static int build_prices(struct ctx *c)
+/* The LP over the whole pool, for the planned strategies; NULL pool when it
+ * could not be solved exactly (more desktops than room, too big). */
+static int build_plan(struct ctx *c)
 {
-	struct demand dm = {};
-	double value;
+	_cleanup_free_ struct relax *rx = calloc(1, sizeof(*rx));
+	struct demand dm;
 	int e;
 
-	c->price = calloc(MAX(c->n_gpus, 1), sizeof(*c->price));
-	if (!c->price)
+	c->col_of = calloc(c->n_vram + 2, sizeof(*c->col_of));
+	if (!rx || !c->col_of)
 		return -ENOMEM;
 	e = demand_of(c, NULL, &dm);
 	if (e >= 0)
-		e = relaxed_bound(c, dm.cols, dm.n_cols, dm.count, &value, c->price);
-	free(dm.cols);
-	free(dm.count);
+		e = relax_solve(c, dm.cols, dm.n_cols, dm.count, rx);
+	for (size_t col = 0; col < c->n_vram + 2; col++)
+		c->col_of[col] = NONE;
+	for (size_t j = 0; e >= 0 && j < dm.n_cols; j++)
+		c->col_of[dm.cols[j]] = j;
+	demand_free(&dm);
+	if (e >= 0 && rx->solved)
+		c->pool = TAKE_PTR(rx);
+	else
+		relax_free(rx);
 	return e;
 }
 
-/* See "lower bound" above: the larger of the joint relaxation and the sum
- * of the per-mode bounds. */
+/* The order in which class M opens new GPUs (those that fit it before the
+ * pool): the cheapest per desktop, the one that takes the most, one without a
+ * render node (those are kept for sharing), the smaller type, the index.
+ * Computed once: a GPU leaves the running when it is used, and what it holds
+ * for a class does not change before. */
+static void order_class(const struct ctx *c, bool priced, size_t m, struct cand *cand, size_t *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_gpus; i++) {
+		const struct pl_type *t;
+		unsigned cap = fit(c, &c->base[i], i, m, &t);
+		if (cap > 0)
+			cand[n++] = (struct cand){ .k = { cost_key(c, priced, i, cap),
+							  (uint64_t)(UINT_MAX - cap) << 1 | (c->gpus[i].share_capacity > 0),
+							  t->vram_mib },
+						   .gpu = i };
+	}
+	qsort(cand, n, sizeof(*cand), cand_cmp);
+	for (size_t j = 0; j < n; j++)
+		out[j] = cand[j].gpu;
+}
+
+/* Only for classes that have desktops: memory is GPUs x classes asked. */
+static int build_orders(struct ctx *c)
+{
+	_cleanup_free_ struct cand *cand = calloc(MAX(c->n_gpus, 1), sizeof(*cand));
+	const struct pl_type *t;
+
+	c->ord_start = calloc(c->n_vram + 1, sizeof(*c->ord_start));
+	if (!cand || !c->ord_start)
+		return -ENOMEM;
+	for (size_t m = 0; m < c->n_vram; m++) {
+		size_t n = 0;
+		for (size_t i = 0; c->cls_start[m + 1] > c->cls_start[m] && i < c->n_gpus; i++)
+			n += fit(c, &c->base[i], i, m, &t) > 0;
+		c->ord_start[m + 1] = c->ord_start[m] + n;
+	}
+	for (int k = 0; k < (c->pool ? 2 : 1); k++) {
+		c->order[k] = calloc(MAX(c->ord_start[c->n_vram], 1), sizeof(*c->order[k]));
+		if (!c->order[k])
+			return -ENOMEM;
+		for (size_t m = 0; m < c->n_vram; m++)
+			if (c->ord_start[m + 1] > c->ord_start[m])
+				order_class(c, k, m, cand, c->order[k] + c->ord_start[m]);
+	}
+	return 0;
+}
+
+/* See "the relaxation" above: the larger of the joint LP and the sum of the
+ * per-mode bounds. */
 static int lower_bound(const struct ctx *c, const struct run *r, size_t *ret)
 {
-	struct demand dm = {};
-	double joint, slices;
-	size_t shared;
+	struct demand dm;
+	struct relax joint = {}, slices = {};
+	size_t shared = 0;
 	int e;
 
 	e = demand_of(c, r->gpu_of, &dm);
 	if (e >= 0)
-		e = relaxed_bound(c, dm.cols, dm.n_cols, dm.count, &joint, NULL);
+		e = relax_solve(c, dm.cols, dm.n_cols, dm.count, &joint);
 	if (e >= 0)
-		e = relaxed_bound(c, dm.cols, dm.n_slice_cols, dm.count, &slices, NULL);
+		e = relax_solve(c, dm.cols, dm.n_slice_cols, dm.count, &slices);
 	if (e >= 0)
 		e = shared_exact(c, dm.shared, &shared);
-	free(dm.cols);
-	free(dm.count);
-	if (e < 0)
-		return e;
-	*ret = MAX(ceil_down(joint), dm.dedicated + ceil_down(slices) + shared);
-	return 0;
+	if (e >= 0)
+		*ret = MAX(ceil_down(joint.value), dm.dedicated + ceil_down(slices.value) + shared);
+	relax_free(&joint);
+	relax_free(&slices);
+	demand_free(&dm);
+	return e;
 }
 
 /* ---- result ---- */
@@ -1165,9 +1330,14 @@ static bool valid_input(const struct pl_gpu *gpus, size_t n_gpus, const struct p
 static int solve(struct ctx *c, struct pl_result *ret)
 {
 	struct run best = {}, r;
-	int e = build_prices(c);
+	int e = build_plan(c);
 
+	if (e >= 0)
+		e = build_orders(c);
 	for (unsigned st = 0; st < N_STRATEGIES && e >= 0; st++) {
+		/* Smallest first only helps when some desktops find no room. */
+		if (((st & ST_PLANNED) && !c->pool) || ((st & ST_SMALL_FIRST) && best.unplaced == 0))
+			continue;
 		e = run_strategy(c, st, &r);
 		if (e >= 0 && (st == 0 || run_better(&r, &best))) {
 			run_free(&best);

@@ -238,6 +238,9 @@ int root_remove_file(struct vmgpu_ctx *ctx, const char *path);
 /* kmod.c */
 int kmod_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
 
+/* pool.c: the pool file parser alone (fuzzing) */
+int pool_parse_check(const char *text, char **err);
+
 /* render-ps.c: PowerShell literals */
 #include <stdio.h>
 int ps_check_name(const char *name);

@@ -517,6 +517,37 @@ const struct vmgpu_mdev *vmgpu_split_mdev(const struct vmgpu_split *s, size_t i)
 size_t vmgpu_split_n_vf_vgpus(const struct vmgpu_split *s, size_t parent);
 const struct vmgpu_vf_vgpu *vmgpu_split_vf_vgpu(const struct vmgpu_split *s, size_t parent, size_t i);
 
+/* ---- a pool of desktops placed onto the host (vmgpu plan FILE) --------- */
+
+struct vmgpu_pool;
+
+struct vmgpu_placed {
+	const char *desktop;     /* "office-3" */
+	const char *want;        /* "dedicated", "slice", "shared" */
+	uint64_t vram_mib;       /* asked, for slices */
+	const char *gpu;         /* where it goes (PCI address or mdev parent), NULL if unplaced */
+	const char *slice_type;  /* slices: the mdev or vGPU type chosen */
+	const char *render_node; /* shared: the render node it renders on */
+	const char *why;         /* unplaced: what the host lacks */
+};
+
+/*
+ * Read the pool file JSON (see vmgpu(8), PLAN FILE) and place its desktops
+ * onto the host: as many as possible, on as few GPUs as possible. On a
+ * malformed file returns -EINVAL with *ret_error (malloc'ed) saying where.
+ */
+int vmgpu_pool_new(struct vmgpu_host *host, const char *json, struct vmgpu_pool **ret_pool, char **ret_error);
+struct vmgpu_pool *vmgpu_pool_unref(struct vmgpu_pool *pool);
+size_t vmgpu_pool_n_desktops(const struct vmgpu_pool *pool);
+int vmgpu_pool_placed(const struct vmgpu_pool *pool, size_t i, struct vmgpu_placed *ret);
+/* GPUs used, a proven lower bound on them, desktops left out. */
+void vmgpu_pool_stats(const struct vmgpu_pool *pool, size_t *ret_gpus_used, size_t *ret_lower_bound,
+		      size_t *ret_unplaced);
+/* The plans that make the placement real, to apply in order: mdev
+ * instances per parent and type, vGPU types on free VFs, then one assign of
+ * every dedicated GPU. The caller unrefs each plan and frees the array. */
+int vmgpu_pool_plans(struct vmgpu_pool *pool, unsigned flags, struct vmgpu_plan ***ret_plans, size_t *ret_n);
+
 /* ---- renderers: one layout, several formats (strings are malloc'ed) ---- */
 
 /* QEMU arguments, one per line. */

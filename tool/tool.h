@@ -58,6 +58,7 @@ int cmd_status(struct tool_opts *opts, int argc, char **argv);
 int cmd_attach(struct tool_opts *opts, int argc, char **argv);
 int cmd_detach(struct tool_opts *opts, int argc, char **argv);
 int cmd_partition(struct tool_opts *opts, int argc, char **argv);
+int cmd_plan(struct tool_opts *opts, int argc, char **argv);
 
 /* common.c */
 int tool_check_device_syntax(char *const *devices, size_t n);
