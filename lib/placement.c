@@ -19,6 +19,15 @@
  * Objective: place as many desktops as possible, then use as few GPUs as
  * possible, then spend as little slice VRAM as possible. Every choice is
  * broken by indices in the end, so the same input gives the same output.
+ *
+ * How: slice desktops are grouped into classes by the smallest type size that
+ * fits them (a class fits exactly the same types). A greedy places dedicated,
+ * sliced and shared desktops phase by phase ("one strategy" below) in several
+ * variants and keeps the best result. A linear relaxation ("the relaxation")
+ * gives the lower bound and plans the variants that follow it. For N
+ * desktops, G GPUs with T types in all and C classes asked, a variant costs
+ * O(N + C*T + G log G); the relaxation is an LP over classes and profiles
+ * (sets of identical GPUs), a few dozen of each on a real host.
  */
 #include <limits.h>
 #include <string.h>
@@ -47,7 +56,6 @@ struct gstate {
 struct cand {
 	uint64_t k[4];
 	size_t gpu;
-	const struct pl_type *type;
 	unsigned cap;
 };
 
@@ -842,17 +850,21 @@ static void demand_free(struct demand *dm)
 }
 /* ---- one strategy ----
  *
- * A greedy in three phases, one per mode. Where it has a choice of GPU it
- * takes the one that takes the most desktops. The priced variants first
- * follow the plan of the LP over the whole pool (above): a class opens GPUs
- * of the profiles the LP gives it, as many as it gives, and only then others,
- * cheapest (LP price per desktop) first. That matters when the densest GPUs
- * run out: which class gets them is what the LP decides well and a greedy by
- * density does not (an A40 packs 3x an A16 whatever the size, an mbochs GPU
- * 1.33x an A40 for 1 GiB but 0.67x for 2 GiB). The variants also differ in
- * which GPUs dedicated desktops spare (those that can be sliced, or those
- * that can be shared) and in whether slices or shared desktops choose first.
- * Each is a few sorts of the GPUs, so all are run and the best is kept.
+ * A greedy in three phases, one per mode. Slices go class by class, largest
+ * first (first-fit decreasing): into the room left on GPUs the pool already
+ * uses, then onto new GPUs, those that take the most desktops of the class
+ * first. The planned variants first follow the LP over the whole pool: a
+ * class opens GPUs of the profiles the LP gives it, as many as it gives, and
+ * only then others, cheapest (LP price per desktop) first. That matters when
+ * the densest GPUs run out: which class gets them is what the LP decides
+ * well and a greedy by density does not (an A40-like GPU packs 3x an A16 at
+ * every size; a 64-instance mdev parent packs 1.33x an A40 at 1 GiB but 0.67x
+ * at 2 GiB). The variants also differ in which GPUs dedicated desktops spare
+ * (those that can be sliced, or those that can be shared), in whether slices
+ * or shared desktops choose first, whether dedicated desktops choose first
+ * or last, and, when some desktops find no room, whether small classes go
+ * first (more desktops) rather than large ones (fewer GPUs). Each variant is
+ * a pass over precomputed orders and two sorts, so all are run.
  */
 
 #define ST_SPARE_SHARING 1u

@@ -107,8 +107,16 @@ static int parse_entry(struct vmgpu_pool *p, json_object *d, size_t i, char **er
 		w = PL_SLICE;
 	else if (strcmp(want, "shared") == 0)
 		w = PL_SHARED;
-	else
-		return fail(err, "desktops[%zu].want: \"dedicated\", \"slice\" or \"shared\", not \"%.40s\"", i, want);
+	else {
+		/* echo what was given, but never a control character: the
+		 * error must stay one line */
+		char shown[41];
+		size_t k;
+		for (k = 0; k < sizeof(shown) - 1 && want[k]; k++)
+			shown[k] = (unsigned char)want[k] < 0x20 || want[k] == 0x7f ? '?' : want[k];
+		shown[k] = '\0';
+		return fail(err, "desktops[%zu].want: \"dedicated\", \"slice\" or \"shared\", not \"%s\"", i, shown);
+	}
 	if (json_object_object_get_ex(d, "vram_mib", &jvram)) {
 		if (!json_object_is_type(jvram, json_type_int) || (vram = json_object_get_int64(jvram)) <= 0 ||
 		    vram > (1 << 30))

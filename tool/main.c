@@ -22,15 +22,20 @@ static const struct tool_cmd commands[] = {
 	{ "recover", cmd_recover, "Roll back (or --finish) an interrupted assign or release" },
 };
 
+/* One line, always: whatever a user typed (a newline in a VM name, an
+ * escape sequence in a device argument) is shown as '?'. */
 void tool_error(const char *fmt, ...)
 {
+	char buf[1024];
 	va_list ap;
 
-	fputs("vmgpu: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "vmgpu: %s\n", buf);
 }
 
 __attribute__((format(printf, 6, 0))) static void log_to_stderr(void *userdata, int priority, const char *file, int line, const char *fn,

@@ -84,7 +84,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- device arguments ---
-for a in 01:00.9 ../x zz "0000:01:00" "" "0000:01:00.0;rm -rf /" "pci0000:00/../../etc"; do
+for a in 01:00.9 ../x zz "0000:01:00" "" "0000:01:00.0;rm -rf /" "pci0000:00/../../etc" $'01:00.0\nx' $'\e[31mred'; do
 	run "malformed address '$a'" 1 "$VMGPU" --root "$gpu" survey "$a"
 	one_line_error "malformed address '$a'"
 done

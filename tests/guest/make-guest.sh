@@ -2,13 +2,20 @@
 # make-guest.sh - build the vmgpu test guest: Debian's own kernel booted under
 # QEMU (q35 + emulated Intel IOMMU), with a busybox initramfs.
 #
-# usage: tests/guest/make-guest.sh [--with-mdev] [--force]
+# usage: tests/guest/make-guest.sh [--with-mdev] [--with-nested] [--force]
 #
 #   --with-mdev  also build the kernel's vfio-mdev sample drivers (mtty, mdpy,
 #                mdpy-fb, mbochs) out of tree from Debian's linux-source-X.Y
 #                (same version as the kernel) against linux-headers-$KVER.
 #                Debian does not ship them (CONFIG_SAMPLES is off).  Once
 #                built, they are part of every later initramfs.
+#   --with-nested  also build nested/: what a nested (L2) VM inside the guest
+#                needs (tests/guest/scenarios/assign-nested.sh): the host's
+#                qemu-system-x86_64 with every library ldd lists, the firmware
+#                a -kernel boot reads, the bzImage and a busybox initramfs
+#                running tests/guest/l2-init.  It is a separate tree laid out
+#                like / (nested/root), carried into one guest run with
+#                run-guest.sh -r; the base initramfs does not change.
 #   --force      rebuild the initramfs even when its inputs did not change
 #
 # Everything goes under the build dir $VMGPU_GUEST_DIR (default:
@@ -22,6 +29,9 @@
 #   busybox            static busybox (from busybox-static, unpacked only)
 #   initramfs.cpio     busybox + tests/guest/init + the modules closure
 #   mdev/              sample mdev modules (--with-mdev)
+#   nested/root/       QEMU + libraries + firmware + L2 kernel/initramfs
+#                      (--with-nested), copied onto the guest's / by
+#                      run-guest.sh -r
 #   guest.env          read by run-guest.sh
 #
 # Host packages (apt-get install, only for what is missing; needs root):
@@ -65,13 +75,14 @@ say()  { echo "make-guest: $*" >&2; }
 skip() { say "SKIP: $*"; exit 77; }
 die()  { say "ERROR: $*"; exit 1; }
 
-WITH_MDEV="" FORCE=""
+WITH_MDEV="" WITH_NESTED="" FORCE=""
 for arg in "$@"; do
     case $arg in
         --with-mdev) WITH_MDEV=1 ;;
+        --with-nested) WITH_NESTED=1 ;;
         --force) FORCE=1 ;;
-        -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
-        *) sed -n '2,45p' "$0" >&2; exit 2 ;;
+        -h|--help) sed -n '2,54p' "$0"; exit 0 ;;
+        *) sed -n '2,54p' "$0" >&2; exit 2 ;;
     esac
 done
 
@@ -278,6 +289,58 @@ if [ -n "$FORCE" ] || [ ! -s "$GDIR/initramfs.cpio" ] || [ "$(cat "$GDIR/initram
     say "initramfs: $nmods modules${HAVE_MDEV:+ (incl. mdev samples)}, $(du -h "$GDIR/initramfs.cpio" | cut -f1)"
 fi
 
+# ------------------------------------------------------------ nested (L2) kit
+# nested/root is laid out like /: run-guest.sh -r copies it onto the guest's
+# root for one run.  QEMU looks for its firmware in the kit (-L), and its
+# libraries land at the paths ldd printed on this host.
+NESTDIR=$GDIR/nested
+NESTED_FW="bios-256k.bin linuxboot_dma.bin kvmvapic.bin pvh.bin"
+fw_path() {   # fw_path NAME -> the host's copy (Debian: seabios and qemu dirs)
+    local d
+    for d in /usr/share/qemu /usr/share/seabios /usr/share/qemu-system-x86; do
+        [ -r "$d/$1" ] && { readlink -f "$d/$1"; return 0; }
+    done
+    return 1
+}
+if [ -n "$WITH_NESTED" ]; then
+    Q=$(readlink -f "$(command -v qemu-system-x86_64)")
+    fwlist=""
+    for f in $NESTED_FW; do
+        p=$(fw_path "$f") || die "--with-nested: QEMU firmware $f not found"
+        fwlist="$fwlist $p"
+    done
+    # shellcheck disable=SC2086
+    nin=$( { echo "$KDEBVER $KVER $BBVER"; sha256sum "$Q" $fwlist "$VMLINUZ" "$GDIR/busybox";
+             cat "$HERE/l2-init" "$0"; } | sha256sum | cut -c1-16)
+    if [ -n "$FORCE" ] || [ ! -x "$NESTDIR/root/usr/bin/qemu-system-x86_64" ] ||
+       [ "$(cat "$NESTDIR/inputs" 2>/dev/null)" != "$nin" ]; then
+        say "building the nested kit (QEMU $("$Q" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'))"
+        rm -rf "$NESTDIR"
+        NR=$NESTDIR/root KIT=$NESTDIR/root/usr/share/vmgpu-nested L2=$NESTDIR/l2
+        mkdir -p "$NR/usr/bin" "$KIT/fw" "$L2/bin" "$L2/proc" "$L2/sys" "$L2/dev"
+        cp "$Q" "$NR/usr/bin/qemu-system-x86_64"
+        # "name => /path (addr)" lines, and the loader's own "/path (addr)"
+        for lib in $(ldd "$Q" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+            mkdir -p "$NR$(dirname "$lib")"
+            cp -L "$lib" "$NR$lib"
+        done
+        # shellcheck disable=SC2086
+        cp -L $fwlist "$KIT/fw/"
+        cp "$VMLINUZ" "$KIT/l2-vmlinuz"
+        cp "$GDIR/busybox" "$L2/bin/busybox"
+        ln -s busybox "$L2/bin/sh"
+        install -m 755 "$HERE/l2-init" "$L2/init"
+        find "$L2" -exec touch -h -d @0 {} +
+        (cd "$L2" && find . -mindepth 1 | LC_ALL=C sort |
+            cpio -o -H newc --reproducible -R 0:0 --quiet) > "$KIT/l2-initrd.cpio"
+        rm -rf "$L2"
+        echo "$nin" > "$NESTDIR/inputs"
+        say "nested kit: $(du -sh "$NR" | cut -f1) in $NR"
+    fi
+fi
+NESTED_ROOT=""
+if [ -x "$NESTDIR/root/usr/bin/qemu-system-x86_64" ]; then NESTED_ROOT=$NESTDIR/root; fi
+
 # ------------------------------------------------------------------ guest.env
 cat > "$GDIR/guest.env.tmp" <<EOF
 # written by tests/guest/make-guest.sh; read by tests/guest/run-guest.sh
@@ -289,10 +352,11 @@ VMLINUX=$GDIR/vmlinux
 VMLINUZ=$GDIR/vmlinuz
 INITRAMFS=$GDIR/initramfs.cpio
 MDEV=${HAVE_MDEV:-0}
+NESTED_ROOT=$NESTED_ROOT
 EOF
 if cmp -s "$GDIR/guest.env.tmp" "$GDIR/guest.env" 2>/dev/null; then
     rm "$GDIR/guest.env.tmp"
 else
     mv "$GDIR/guest.env.tmp" "$GDIR/guest.env"
 fi
-say "ready in $(elapsed)s: $GDIR (kernel $KVER${HAVE_MDEV:+, mdev samples})"
+say "ready in $(elapsed)s: $GDIR (kernel $KVER${HAVE_MDEV:+, mdev samples}${NESTED_ROOT:+, nested kit})"

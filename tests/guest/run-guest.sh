@@ -17,6 +17,9 @@
 #                Repeatable.
 #   -f SRC[=DST] copy a host file or directory to DST in the guest (absolute;
 #                default /testbed/<name>).  Repeatable.
+#   -r DIR       copy the content of DIR onto the guest's / (a tree laid out
+#                like /, e.g. the nested kit of make-guest.sh --with-nested:
+#                -r build/guest/nested/root).  Repeatable.
 #   -e VAR=VALUE environment for SCRIPT.  Repeatable.
 #   -q "ARGS"    extra QEMU arguments (word-split; repeatable), e.g.
 #                -q "-device pcie-pci-bridge,id=br1,bus=pcie.0,addr=0x9
@@ -50,7 +53,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 GDIR=${VMGPU_GUEST_DIR:-$REPO/build/guest}
-usage() { sed -n '2,44p' "$0" >&2; exit 125; }
+usage() { sed -n '2,47p' "$0" >&2; exit 125; }
 die() { echo "run-guest: $*" >&2; exit 125; }
 
 [ -r "$GDIR/guest.env" ] || die "$GDIR/guest.env missing: run tests/guest/make-guest.sh"
@@ -59,11 +62,12 @@ die() { echo "run-guest: $*" >&2; exit 125; }
 
 TIMEOUT=300 MEM=1024 SMP=2 ACCEL=${VMGPU_GUEST_ACCEL:-auto}
 OUTDIR="" KARGS="" LOG="" BZIMAGE="" INTERACTIVE=""
-BINS=() FILES=() ENVS=() QARGS=()
-while getopts "t:b:f:e:q:o:k:l:m:s:a:zih" opt; do
+BINS=() FILES=() ENVS=() QARGS=() ROOTS=()
+while getopts "t:b:f:r:e:q:o:k:l:m:s:a:zih" opt; do
     case $opt in
         t) TIMEOUT=$OPTARG ;;  b) BINS+=("$OPTARG") ;;  f) FILES+=("$OPTARG") ;;
         e) ENVS+=("$OPTARG") ;; q) QARGS+=("$OPTARG") ;; o) OUTDIR=$OPTARG ;;
+        r) ROOTS+=("$OPTARG") ;;
         k) KARGS="$KARGS $OPTARG" ;; l) LOG=$OPTARG ;; m) MEM=$OPTARG ;;
         s) SMP=$OPTARG ;; a) ACCEL=$OPTARG ;; z) BZIMAGE=1 ;; i) INTERACTIVE=1 ;;
         *) usage ;;
@@ -91,6 +95,10 @@ OVL=$WORK/ovl
 mkdir -p "$OVL/testbed"
 cp "$SCRIPT" "$OVL/testbed/run.sh" && chmod 755 "$OVL/testbed/run.sh"
 for f in "$@"; do cp -a "$f" "$OVL/testbed/" || die "cannot copy $f"; done
+for r in ${ROOTS[@]+"${ROOTS[@]}"}; do
+    [ -d "$r" ] || die "-r $r: not a directory"
+    cp -a "$r/." "$OVL/" || die "cannot copy $r"
+done
 for spec in ${FILES[@]+"${FILES[@]}"}; do
     src=${spec%%=*} dst=/testbed/$(basename "${spec%%=*}")
     [ "$spec" != "$src" ] && dst=${spec#*=}

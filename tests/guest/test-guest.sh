@@ -9,6 +9,24 @@
 #   survey VMGPU   runs scenarios/survey.sh: `vmgpu survey --json` (and
 #                  `--all --json`) on the live guest; VMGPU is copied in with
 #                  the libraries ldd lists (-b), plus the host's pci.ids.
+#   assign VMGPU           scenarios/assign-basic.sh: assign/release, checked
+#                          through sysfs, /dev/vfio and vfio-viable
+#   assign-refusals VMGPU  scenarios/assign-refusals.sh: a process holding the
+#                          GPU, a mounted disk in the group (extra topology:
+#                          nvme + bochs-display behind a pcie-pci-bridge, with
+#                          a scratch disk image), bad input, a device that
+#                          vanishes between survey and apply
+#   assign-faults VMGPU    scenarios/assign-faults.sh: SIGKILL after every
+#                          step (VMGPU_TEST_CRASH_AFTER_STEP), then recover
+#   assign-stress VMGPU    scenarios/assign-stress.sh: 200 cycles, then 4
+#                          concurrent loops
+#   nested VMGPU           scenarios/assign-nested.sh: a nested L2 VM (QEMU
+#                          -accel kvm in the guest) gets the assigned devices;
+#                          runs make-guest.sh --with-nested first
+# The assign scenarios also get json-flat.awk, scenarios/assign-common.sh and
+# two static helpers built here with gcc -static (vfio-viable.c,
+# hold-lock.c); without a static libc they run without them (the checks that
+# need them are skipped or fail, and say so).
 #
 # First runs make-guest.sh (installs QEMU etc. with apt-get when missing and
 # root, downloads the Debian kernel once; a no-op when up to date).
@@ -16,15 +34,17 @@
 # Debian/apt, no network, not root; or VMGPU_GUEST_SKIP=1), else failure.
 # Environment: VMGPU_GUEST_DIR (build dir, default <repo>/build/guest),
 # VMGPU_GUEST_KEEP=DIR (keep what the guest sent back in DIR/<scenario>),
-# VMGPU_GUEST_TIMEOUT (seconds per guest run, default 240).
+# VMGPU_GUEST_TIMEOUT (seconds per guest run, default 240; assign-stress 480).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCENARIO=${1:?usage: test-guest.sh harness|survey [VMGPU]}
+SCENARIO=${1:?usage: test-guest.sh harness|survey|assign|assign-refusals|assign-faults|assign-stress|nested [VMGPU]}
 
 if [ -n "${VMGPU_GUEST_SKIP:-}" ]; then echo "SKIP: VMGPU_GUEST_SKIP is set"; exit 77; fi
 
 t0=$(date +%s.%N)
-"$HERE/make-guest.sh"
+MAKE_ARGS=()
+[ "$SCENARIO" = nested ] && MAKE_ARGS=(--with-nested)
+"$HERE/make-guest.sh" ${MAKE_ARGS[@]+"${MAKE_ARGS[@]}"}
 rc=$?
 if [ $rc -eq 77 ]; then
     echo "SKIP: the test guest cannot be built here (see make-guest.sh's message above)"
@@ -34,13 +54,35 @@ elif [ $rc -ne 0 ]; then
 fi
 echo "test-guest: make-guest.sh took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')s"
 
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmgpu-test-guest.XXXXXX"); trap 'rm -rf "$TMP"' EXIT
 if [ -n "${VMGPU_GUEST_KEEP:-}" ]; then
     OUT=$VMGPU_GUEST_KEEP/$SCENARIO; rm -rf "$OUT"
 else
-    TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmgpu-test-guest.XXXXXX"); trap 'rm -rf "$TMP"' EXIT
     OUT=$TMP/out
 fi
-RUN=("$HERE/run-guest.sh" -t "${VMGPU_GUEST_TIMEOUT:-240}" -o "$OUT")
+TIMEOUT=${VMGPU_GUEST_TIMEOUT:-240}
+[ "$SCENARIO" = assign-stress ] && TIMEOUT=${VMGPU_GUEST_TIMEOUT:-480}
+RUN=("$HERE/run-guest.sh" -t "$TIMEOUT" -o "$OUT")
+
+# assign_run SCRIPT [run-guest.sh options...]: an assign scenario, with vmgpu
+# (-b), json-flat.awk, assign-common.sh and the static helpers
+assign_run() {
+    local script=$1 h files=()
+    shift
+    VMGPU=${VMGPU_ARG:?usage: test-guest.sh $SCENARIO VMGPU}
+    [ -x "$VMGPU" ] || { echo "FAIL: $VMGPU is not an executable"; return 1; }
+    files=("$HERE/json-flat.awk" "$HERE/scenarios/assign-common.sh")
+    for h in vfio-viable hold-lock; do
+        if gcc -static -O2 -Wall -o "$TMP/$h" "$HERE/$h.c" 2> "$TMP/$h.err"; then
+            files+=("$TMP/$h")
+        else
+            echo "test-guest: cannot build $h statically (the checks that need it will say so):"
+            sed 's/^/    /' "$TMP/$h.err" | head -n 5
+        fi
+    done
+    "${RUN[@]}" -b "$VMGPU" "$@" "$HERE/scenarios/$script" "${files[@]}"
+}
+VMGPU_ARG=${2:-}
 
 case $SCENARIO in
 harness)
@@ -62,6 +104,56 @@ survey)
     done
     "${RUN[@]}" -b "$VMGPU" ${extra[@]+"${extra[@]}"} "$HERE/scenarios/survey.sh" "$HERE/json-flat.awk"
     rc=$?
+    ;;
+assign)
+    assign_run assign-basic.sh
+    rc=$?
+    ;;
+assign-refusals)
+    # A second group shared by a disk the guest mounts and a display device:
+    # pcie-pci-bridge 00:09.0 -> nvme (scratch image) + bochs-display.  The
+    # guest formats the disk with busybox mke2fs and mounts it with the ext4
+    # module closure from the unpacked kernel, carried in as /testbed/ext4mods
+    # (numbered in load order); the base initramfs stays as it is.
+    # shellcheck source=/dev/null
+    . "${VMGPU_GUEST_DIR:-$HERE/../../build/guest}/guest.env"
+    KROOT=$(dirname "$VMLINUX")/kernel
+    mkdir -p "$TMP/ext4mods"
+    i=0
+    for ko in $(modprobe -d "$KROOT" -S "$KVER" --show-depends ext4 2>/dev/null | awk '$1 == "insmod" { print $2 }'); do
+        i=$((i + 1)); cp "$ko" "$TMP/ext4mods/$(printf %02d $i)-$(basename "$ko")"
+    done
+    [ $i -gt 0 ] || echo "test-guest: no ext4 module closure in $KROOT (the mount checks will fail)"
+    truncate -s 16M "$TMP/disk.img"
+    assign_run assign-refusals.sh -f "$TMP/ext4mods" \
+        -q "-drive file=$TMP/disk.img,if=none,id=scratch,format=raw,cache=unsafe" \
+        -q "-device pcie-pci-bridge,id=br1,bus=pcie.0,addr=0x9" \
+        -q "-device nvme,drive=scratch,serial=vmgpuscratch,bus=br1,addr=1" \
+        -q "-device bochs-display,id=disp2,bus=br1,addr=2"
+    rc=$?
+    ;;
+assign-faults)
+    assign_run assign-faults.sh
+    rc=$?
+    ;;
+assign-stress)
+    # VMGPU_STRESS_CYCLES / _WORKERS / _ROUNDS override the counts
+    assign_run assign-stress.sh -e "CYCLES=${VMGPU_STRESS_CYCLES:-200}" \
+        -e "WORKERS=${VMGPU_STRESS_WORKERS:-4}" -e "ROUNDS=${VMGPU_STRESS_ROUNDS:-20}"
+    rc=$?
+    ;;
+nested)
+    # shellcheck source=/dev/null
+    . "${VMGPU_GUEST_DIR:-$HERE/../../build/guest}/guest.env"
+    if [ -z "${NESTED_ROOT:-}" ]; then
+        echo "FAIL: make-guest.sh --with-nested did not leave a nested kit"; exit 1
+    fi
+    # L1 needs room for the kit (~60 MB unpacked) and the L2's 128 MB
+    assign_run assign-nested.sh -r "$NESTED_ROOT" -m 1536
+    rc=$?
+    if [ -e "$OUT/skip" ]; then
+        echo "SKIP: $(cat "$OUT/skip")"; exit 77
+    fi
     ;;
 *)
     echo "test-guest: unknown scenario $SCENARIO" >&2; exit 2 ;;

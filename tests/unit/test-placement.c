@@ -456,9 +456,9 @@ static void t_mixed(void)
 	placement_result_free(&r);
 }
 
-/* X packs 5x a Y for 1 GiB but 2x for 4 GiB: by density alone the 4 GiB
- * desktops take X and the 1 GiB ones do not fit on the Ys left. The LP's
- * plan gives X to the 1 GiB desktops. */
+/* X packs 5x a Y at 1 GiB but 2x at 4 GiB. By density alone the 4 GiB
+ * desktops (first, being larger) take X, and the ten 1 GiB ones need five
+ * Ys: 6 GPUs. The LP's plan gives X to the 1 GiB desktops: 3 GPUs. */
 static void t_comparative_advantage(void)
 {
 	static const struct pl_type x[] = { { "x1", GIB, 10, 10 }, { "x4", 4 * GIB, 2, 2 } };
@@ -468,6 +468,9 @@ static void t_comparative_advantage(void)
 		{ .id = "y0", .iommu_group = 2, .types = y, .n_types = 2 },
 		{ .id = "y1", .iommu_group = 3, .types = y, .n_types = 2 },
 		{ .id = "y2", .iommu_group = 4, .types = y, .n_types = 2 },
+		{ .id = "y3", .iommu_group = 5, .types = y, .n_types = 2 },
+		{ .id = "y4", .iommu_group = 6, .types = y, .n_types = 2 },
+		{ .id = "y5", .iommu_group = 7, .types = y, .n_types = 2 },
 	};
 	struct pl_desktop d[12];
 	struct pl_result r;

@@ -1,0 +1,277 @@
+#!/bin/sh
+# scenario.sh - runs in the test guest (busybox sh, root) with the nested kit
+# and the libvirt layer copied onto / (make-guest.sh --with-nested,
+# make-libvirt-root.sh) and vmgpu in /testbed.  test-libvirt-guest.sh starts it.
+#
+# A real libvirtd (with virtlogd, started by hand: there is no systemd) runs
+# a q35 domain "l2" whose kernel and initramfs come from the nested kit: L2's
+# /init (tests/guest/l2-init) prints one "L2-PCI <addr> <vendor>:<device>
+# <class>" line per PCI function it sees to its serial console (a file here),
+# reads the edu device's registers through its BAR ("L2-EDU ... ok"), then
+# "L2-DONE", and idles (vmgpu.l2hold) until the domain is destroyed.
+# The domain is type 'kvm' (the guest's CPU is TCG's "max", which has SVM, so
+# kvm_amd works in the guest) or, when KVM is unusable, type 'qemu' (TCG in
+# TCG: slower, but VFIO works the same).  VMGPU_L2_TYPE=qemu|kvm forces one.
+#
+# The device is the guest's edu (0000:05:00.0, 1234:11e8, no host driver):
+#   plain    the domain boots; edu is not in L2 (the control)
+#   assign   vmgpu assign -> vfio-pci; vmgpu attach --vm l2 --connect
+#            qemu:///system writes the <hostdev>; virsh start; L2 lists
+#            1234:11e8 and reads its registers; vmgpu release refuses while
+#            QEMU holds the group; virsh destroy; vmgpu detach removes the
+#            <hostdev> (and its root port); vmgpu release -> driverless again
+#   managed  vmgpu attach --managed (no assign): libvirt binds vfio-pci at
+#            start and gives the device back after destroy; vmgpu detach
+#   live     vmgpu attach while the domain runs: QEMU has the device at once
+#            (its monitor's "info pci"); vmgpu detach while it runs
+# VMGPU_LIBVIRT_PHASES="plain assign managed live" picks phases (default all).
+#
+# Output: "ok - ..." / "not ok - ..." lines, details on "#" lines; on a
+# failure the daemon's log and the L2 console are printed.  Exit status = the
+# number of failures.  /out gets the logs and the domain XMLs.
+
+VMGPU=/testbed/vmgpu
+EDU=0000:05:00.0
+URI=qemu:///system
+KIT=/usr/share/vmgpu-nested
+SYS=/sys/bus/pci/devices
+L2DIR=/var/lib/vmgpu-l2
+PHASES=${VMGPU_LIBVIRT_PHASES:-plain assign managed live}
+FAILS=0 CHECKS=0
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+ok()   { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+nok()  { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+note() { echo "# $*"; }
+indent() { sed 's/^/#   /'; }
+is() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1"; note "  got:  '$2'"; note "  want: '$3'"; fi; }
+virsh() { command virsh -q -c "$URI" "$@"; }
+drv() { if [ -e "$SYS/$1/driver" ]; then basename "$(readlink "$SYS/$1/driver")"; else echo none; fi; }
+# v ARGS...: run vmgpu, output in /tmp/v.out, status in RC
+v() {
+    "$VMGPU" "$@" > /tmp/v.out 2>&1
+    RC=$?
+    note "\$ vmgpu $* -> $RC ($(uptime_s)s)"
+    return 0
+}
+rc_is() { if [ "$RC" = "$2" ]; then ok "$1"; else nok "$1 (exit $RC, want $2)"; indent < /tmp/v.out; fi; }
+finish() {
+    if [ $FAILS -gt 0 ]; then
+        note "libvirtd.log (last 40 lines):"; tail -n 40 /var/log/libvirt/libvirtd.log 2>/dev/null | indent
+        for f in /var/log/libvirt/qemu/*.log; do
+            [ -e "$f" ] && { note "$f (last 20 lines):"; tail -n 20 "$f" | indent; }
+        done
+    fi
+    mkdir -p /out
+    cp /var/log/libvirt/libvirtd.log /var/log/libvirt/qemu/*.log /tmp/l2-*.console /tmp/*.xml /out/ 2>/dev/null
+    stop_daemons
+    echo "# libvirt scenario: $CHECKS checks, $FAILS failure(s), $(uptime_s)s guest uptime"
+    [ $FAILS -gt 100 ] && exit 100
+    exit $FAILS
+}
+
+# ------------------------------------------------------------------- setup
+T0=$(uptime_s)
+hostname vmgpu-guest
+mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt /run/libvirt "$L2DIR"
+# busybox modprobe ignores softdeps: load vfio_iommu_type1 by hand
+modprobe vfio-pci; modprobe vfio_iommu_type1
+DOMTYPE=${VMGPU_L2_TYPE:-}
+if [ -z "$DOMTYPE" ]; then
+    DOMTYPE=qemu
+    if modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null; then
+        [ -c /dev/kvm ] && DOMTYPE=kvm
+    fi
+fi
+# What udev would do: without it /dev/kvm is root:root 0600, QEMU (running
+# as libvirt-qemu) cannot open it, and libvirtd re-probes QEMU on every call.
+[ -c /dev/kvm ] && chgrp kvm /dev/kvm && chmod 660 /dev/kvm
+note "L2 domain type: $DOMTYPE (kvm_amd: $(grep -c '^kvm_amd ' /proc/modules), /dev/kvm: $([ -c /dev/kvm ] && echo yes || echo no))"
+
+# private copies: dynamic_ownership chowns them to libvirt-qemu
+cp "$KIT/l2-vmlinuz" "$L2DIR/vmlinuz"
+cp "$KIT/l2-initrd.cpio" "$L2DIR/initrd"
+
+STARTED=""
+stop_daemons() {
+    for d in $STARTED; do
+        p=$(cat "/run/$d.pid" 2>/dev/null) || continue
+        kill "$p" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    done
+    STARTED=""
+}
+virtlogd -d -p /run/virtlogd.pid && STARTED="virtlogd"
+libvirtd -d -p /run/libvirtd.pid && STARTED="$STARTED libvirtd"
+for _ in $(seq 150); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 0.2; done
+ver=$(virsh version 2>&1)
+case $ver in
+    *"Running hypervisor: QEMU"*) ok "libvirtd runs: $(echo "$ver" | sed -n 's/.*Running hypervisor: //p') ($(uptime_s)s)" ;;
+    *) nok "libvirtd answers with the QEMU driver"; echo "$ver" | indent; finish ;;
+esac
+caps=$(virsh capabilities 2>&1)
+case $caps in
+    *"<iommu support='yes'/>"*) ok "libvirt sees the guest's IOMMU" ;;
+    *) nok "libvirt sees the guest's IOMMU"; echo "$caps" | grep -i iommu | indent ;;
+esac
+case $caps in
+    *"<domain type='$DOMTYPE'"*) ok "libvirt offers domain type $DOMTYPE" ;;
+    *) nok "libvirt offers domain type $DOMTYPE"; echo "$caps" | grep "domain type" | indent ;;
+esac
+note "daemons up, probed in $(awk -v a="$T0" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }')s"
+
+# ------------------------------------------------------------------ domain
+domxml() {   # domxml NAME
+    cpu="<cpu mode='custom' match='exact' check='none'><model fallback='allow'>qemu64</model>"
+    [ "$DOMTYPE" = kvm ] && cpu="$cpu<feature policy='disable' name='svm'/>"
+    cat <<EOF
+<domain type='$DOMTYPE'>
+  <name>$1</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>$L2DIR/vmlinuz</kernel>
+    <initrd>$L2DIR/initrd</initrd>
+    <cmdline>console=ttyS0,115200 panic=-1 loglevel=4 rdinit=/init vmgpu.l2hold=3600</cmdline>
+  </os>
+  <features><acpi/><apic/></features>
+  $cpu</cpu>
+  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='pci' index='0' model='pcie-root'/>
+    <serial type='file'><source path='/tmp/$1.console'/><target port='0'/></serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
+
+# start_l2 WHAT: start l2 and wait for L2-DONE on its console
+L2_TIMEOUT=${VMGPU_L2_TIMEOUT:-180}
+CONSOLE=/tmp/l2.console
+start_l2() {
+    rm -f "$CONSOLE"
+    t0=$(uptime_s)
+    if ! virsh start l2 > /tmp/start.out 2>&1; then
+        nok "$1: virsh start l2"; indent < /tmp/start.out; return 1
+    fi
+    i=0
+    while ! grep -q '^L2-DONE' "$CONSOLE" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt $((L2_TIMEOUT * 2)) ] || [ "$(virsh domstate l2 2>&1)" != running ]; then
+            nok "$1: L2 booted and listed its PCI devices (state $(virsh domstate l2 --reason 2>&1))"
+            tail -n 20 "$CONSOLE" 2>/dev/null | indent
+            return 1
+        fi
+        sleep 0.5
+    done
+    ok "$1: L2 booted and listed its PCI devices in $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }')s"
+    tr -d '\r' < "$CONSOLE" | grep -E '^L2-(PCI|EDU)' | indent
+    cp "$CONSOLE" "/tmp/l2-$1.console"
+}
+l2_has_edu() { tr -d '\r' < "$CONSOLE" | grep -q '^L2-PCI .* 1234:11e8 '; }
+l2_edu_ok() { tr -d '\r' < "$CONSOLE" | grep -q '^L2-EDU .* ok$'; }
+destroy_l2() {
+    virsh destroy l2 > /tmp/destroy.out 2>&1
+    is "$1: virsh destroy l2" "$(virsh domstate l2 2>&1)" "shut off"
+}
+# hostdevs: the <hostdev> source addresses of l2's definition (or live XML)
+hostdevs() {
+    virsh dumpxml ${1:+"$1"} l2 2>/dev/null | tr -d '\n' | sed 's/<hostdev /\n<hostdev /g' |
+        sed -n "s/^<hostdev .*managed='\([a-z]*\)'.*<source>[^/]*<address domain='\(0x[0-9a-f]*\)' bus='\(0x[0-9a-f]*\)' slot='\(0x[0-9a-f]*\)' function='\(0x[0-9a-f]*\)'.*/\2:\3:\4.\5 managed=\1/p"
+}
+aliases() { virsh dumpxml ${1:+"$1"} l2 2>/dev/null | grep -o "ua-vmgpu-[^'\"]*" | sort -u | tr '\n' ' '; }
+
+domxml l2 > /tmp/l2.xml
+if virsh define /tmp/l2.xml > /tmp/define.out 2>&1; then ok "virsh define l2 ($DOMTYPE, q35)"
+else nok "virsh define l2"; indent < /tmp/define.out; finish; fi
+EDU_HOSTDEV="0x0000:0x05:0x00.0x0"
+
+for phase in $PHASES; do
+note "===== phase $phase ($(uptime_s)s)"
+case $phase in
+plain)
+    start_l2 plain && { if l2_has_edu; then nok "plain: L2 has no edu"; else ok "plain: L2 has no edu"; fi; }
+    destroy_l2 plain
+    ;;
+assign)
+    v assign "$EDU"
+    rc_is "assign: vmgpu assign $EDU" 0
+    is "assign: $EDU is on vfio-pci" "$(drv $EDU)" vfio-pci
+    v attach "$EDU" --vm l2 --connect "$URI"
+    rc_is "assign: vmgpu attach $EDU --vm l2" 0
+    virsh dumpxml --inactive l2 > /tmp/l2-attached.xml 2>&1
+    is "assign: the definition has the <hostdev>" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=no"
+    is "assign: with vmgpu's aliases" "$(aliases --inactive)" "ua-vmgpu-0000-05-00-0 ua-vmgpu-rp-0000-05-00 "
+    if start_l2 assign; then
+        if l2_has_edu; then ok "assign: L2 lists 1234:11e8 (edu through vfio-pci)"; else nok "assign: L2 lists 1234:11e8"; fi
+        if l2_edu_ok; then ok "assign: L2 reads edu's registers"; else nok "assign: L2 reads edu's registers"; fi
+        # QEMU holds the group: giving the device back to the host now
+        # would pull it from under the VM
+        v release "$EDU"
+        if [ "$RC" != 0 ] && [ "$(drv $EDU)" = vfio-pci ]; then
+            ok "assign: vmgpu release refuses while l2 runs (exit $RC)"; indent < /tmp/v.out
+        else
+            nok "assign: vmgpu release refuses while l2 runs (exit $RC, driver $(drv $EDU))"; indent < /tmp/v.out
+        fi
+    fi
+    destroy_l2 assign
+    v detach "$EDU" --vm l2 --connect "$URI"
+    rc_is "assign: vmgpu detach $EDU --vm l2" 0
+    is "assign: no <hostdev> left" "$(hostdevs --inactive)" ""
+    is "assign: no ua-vmgpu-* left" "$(aliases --inactive)" ""
+    v release "$EDU"
+    rc_is "assign: vmgpu release $EDU" 0
+    is "assign: $EDU is driverless again" "$(drv $EDU)" none
+    ;;
+managed)
+    v attach "$EDU" --vm l2 --connect "$URI" --managed
+    rc_is "managed: vmgpu attach $EDU --vm l2 --managed" 0
+    is "managed: the definition has a managed <hostdev>" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=yes"
+    is "managed: attach left $EDU alone" "$(drv $EDU)" none
+    if start_l2 managed; then
+        is "managed: libvirt put $EDU on vfio-pci" "$(drv $EDU)" vfio-pci
+        if l2_has_edu; then ok "managed: L2 lists 1234:11e8"; else nok "managed: L2 lists 1234:11e8"; fi
+        if l2_edu_ok; then ok "managed: L2 reads edu's registers"; else nok "managed: L2 reads edu's registers"; fi
+    fi
+    destroy_l2 managed
+    is "managed: libvirt gave $EDU back (driverless)" "$(drv $EDU)" none
+    v detach "$EDU" --vm l2 --connect "$URI"
+    rc_is "managed: vmgpu detach $EDU --vm l2" 0
+    is "managed: no <hostdev> left" "$(hostdevs --inactive)" ""
+    ;;
+live)
+    v assign "$EDU"
+    rc_is "live: vmgpu assign $EDU" 0
+    if start_l2 live; then
+        v attach "$EDU" --vm l2 --connect "$URI"
+        rc_is "live: vmgpu attach $EDU --vm l2 (running)" 0
+        is "live: the running domain has the <hostdev>" "$(hostdevs)" "$EDU_HOSTDEV managed=no"
+        is "live: and its definition" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=no"
+        virsh qemu-monitor-command --hmp l2 'info pci' > /tmp/infopci.out 2>&1
+        if grep -qi 'Class 00ff: PCI device 1234:11e8\|1234:11e8' /tmp/infopci.out; then
+            ok "live: QEMU has 1234:11e8 (info pci)"
+        else
+            nok "live: QEMU has 1234:11e8 (info pci)"; indent < /tmp/infopci.out
+        fi
+        v detach "$EDU" --vm l2 --connect "$URI"
+        rc_is "live: vmgpu detach $EDU --vm l2 (running)" 0
+        is "live: no <hostdev> in the definition" "$(hostdevs --inactive)" ""
+        note "live XML after detach: $(hostdevs | tr '\n' ' ')"
+    fi
+    destroy_l2 live
+    v detach "$EDU" --vm l2 --connect "$URI"   # in case the live detach did not finish
+    v release "$EDU"
+    rc_is "live: vmgpu release $EDU" 0
+    is "live: $EDU is driverless again" "$(drv $EDU)" none
+    ;;
+*)
+    nok "unknown phase $phase" ;;
+esac
+done
+
+virsh undefine l2 > /dev/null 2>&1
+finish
