@@ -26,8 +26,9 @@
  * variants and keeps the best result. A linear relaxation ("the relaxation")
  * gives the lower bound and plans the variants that follow it. For N
  * desktops, G GPUs with T types in all and C classes asked, a variant costs
- * O(N + C*T + G log G); the relaxation is an LP over classes and profiles
- * (sets of identical GPUs), a few dozen of each on a real host.
+ * O(N + C*(G + T) + G log G) after O(C*(T + G log G)) once; the relaxation
+ * is an LP over classes and profiles (sets of identical GPUs), a few dozen
+ * of each on a real host. 10,000 desktops on 1,000 GPUs: a few ms.
  */
 #include <limits.h>
 #include <string.h>
@@ -567,7 +568,7 @@ static void sx_pivot(struct sx *s, size_t r, size_t j)
  * optimal, -1 when infeasible (more desktops than room) or stuck. */
 static int sx_run(struct sx *s)
 {
-	size_t w = s->cols + 1, limit = MIN(20 * (s->rows + s->cols), SX_MAX_WORK / (s->rows * w));
+	size_t w = s->cols + 1, limit = MIN(20 * (s->rows + s->cols), SX_MAX_WORK / MAX(s->rows * w, 1));
 
 	for (size_t it = 0; it < limit; it++) {
 		size_t r = NONE, j = NONE;
@@ -963,10 +964,11 @@ static void assign(struct run *r, size_t desktop, size_t gpu, const struct pl_ty
 
 /* What passing GPU I through whole gives up, as a sort key: GPUs that can
  * neither be sliced nor shared first, then those that can only do what
- * this strategy spares least, each by how much. */
+ * this strategy spares least, each by how much (2 + 31 + 31 bits). */
 static uint64_t spare_key(const struct pl_gpu *g, unsigned st)
 {
-	uint64_t sv = MIN(slice_value(g), UINT32_MAX - 1), sh = MIN(g->share_capacity, UINT32_MAX - 1);
+	const uint64_t max = ((uint64_t)1 << 31) - 1;
+	uint64_t sv = MIN(slice_value(g), max), sh = MIN((uint64_t)g->share_capacity, max);
 
 	if (st & ST_SPARE_SHARING)
 		return (uint64_t)(sh > 0) << 63 | (uint64_t)(sv > 0) << 62 | sh << 31 | sv;
@@ -1009,11 +1011,12 @@ static void place_dedicated(const struct ctx *c, struct run *r, unsigned st)
 
 	for (size_t i = 0; i < c->n_gpus; i++) {
 		size_t gr = c->grp[i];
-		if (c->gpus[i].dedicable && group_free(c, r, i))
-			r->cand[n++] = (struct cand){ .k = { c->grp_start[gr + 1] - c->grp_start[gr],
-							     !planned(c, r, i, COL_DEDICATED(c)), cost_key(c, r->quota != NULL, i, 1),
-							     spare_key(&c->gpus[i], st) },
-						      .gpu = i };
+		if (!c->gpus[i].dedicable || !group_free(c, r, i))
+			continue;
+		r->cand[n++] = (struct cand){ .k = { c->grp_start[gr + 1] - c->grp_start[gr],
+						     !planned(c, r, i, COL_DEDICATED(c)),
+						     cost_key(c, r->quota != NULL, i, 1), spare_key(&c->gpus[i], st) },
+					      .gpu = i };
 	}
 	qsort(r->cand, n, sizeof(*r->cand), cand_cmp);
 	for (size_t d = 0; d < c->n_desktops; d++) {
@@ -1225,11 +1228,9 @@ static void order_class(const struct ctx *c, bool priced, size_t m, struct cand 
 	for (size_t i = 0; i < c->n_gpus; i++) {
 		const struct pl_type *t;
 		unsigned cap = fit(c, &c->base[i], i, m, &t);
+		uint64_t more = (uint64_t)(UINT_MAX - cap) << 1 | (c->gpus[i].share_capacity > 0);
 		if (cap > 0)
-			cand[n++] = (struct cand){ .k = { cost_key(c, priced, i, cap),
-							  (uint64_t)(UINT_MAX - cap) << 1 | (c->gpus[i].share_capacity > 0),
-							  t->vram_mib },
-						   .gpu = i };
+			cand[n++] = (struct cand){ .k = { cost_key(c, priced, i, cap), more, t->vram_mib }, .gpu = i };
 	}
 	qsort(cand, n, sizeof(*cand), cand_cmp);
 	for (size_t j = 0; j < n; j++)
@@ -1389,6 +1390,8 @@ enum why_stage {
 	W_TAKEN,      /* it would fit: the pool took it */
 };
 
+/* No state is kept between calls, so this scans the GPUs: O(G) per GPU in
+ * a group, called only for desktops left out. */
 static bool group_clean(const struct pl_gpu *gpus, size_t n_gpus, size_t i, bool allow_slices)
 {
 	if (gpus[i].iommu_group < 0)
