@@ -192,23 +192,37 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 {
 	struct pl_gpu *g = &p->gpus[gi];
 	size_t first = p->n_types;
+	unsigned used = 0, other_room = 0;
+	const char *in_use = NULL;
 
+	for (size_t m = 0; m < vmgpu_split_n_mdevs(p->split); m++) {
+		const struct vmgpu_mdev *md = vmgpu_split_mdev(p->split, m);
+		if (strcmp(md->parent, par->name) == 0) {
+			used++;
+			in_use = md->type;
+		}
+	}
+	for (size_t t = 0; in_use && t < par->n_mdev_types; t++)
+		if (strcmp(par->mdev_types[t].id, in_use) != 0 && par->mdev_types[t].available > 0)
+			other_room++;
+	/*
+	 * Parents that cannot mix types (NVIDIA GRID) report no room for any
+	 * type but the one in use: the engine must then stay on that type.
+	 * Parents that can (mbochs, GVT-g) still offer the others; there the
+	 * driver's available_instances is the whole truth, and the parent is
+	 * offered as if empty.
+	 */
+	if (used && !other_room) {
+		g->current_type = in_use;
+		g->used_slices = used;
+	} else {
+		used = 0;
+	}
 	for (size_t t = 0; t < par->n_mdev_types; t++) {
 		const struct vmgpu_mdev_type *mt = &par->mdev_types[t];
-		unsigned used = 0;
-		for (size_t m = 0; m < vmgpu_split_n_mdevs(p->split); m++) {
-			const struct vmgpu_mdev *md = vmgpu_split_mdev(p->split, m);
-			if (strcmp(md->parent, par->name) == 0 && strcmp(md->type, mt->id) == 0)
-				used++;
-		}
-		if (used) {
-			g->current_type = mt->id;
-			g->used_slices += used;
-		}
+		unsigned avail = mt->available > 0 ? (unsigned)mt->available : 0;
 		p->types[p->n_types++] = (struct pl_type){
-			.name = mt->id, .vram_mib = mt->vram_mib,
-			.available = mt->available > 0 ? (unsigned)mt->available : 0,
-			.instances = (mt->available > 0 ? (unsigned)mt->available : 0) + used,
+			.name = mt->id, .vram_mib = mt->vram_mib, .available = avail, .instances = avail + used,
 		};
 	}
 	/* NVIDIA vGPU on VFs: one vGPU per VF; the types any free VF can take. */

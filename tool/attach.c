@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tool.h"
 
@@ -221,15 +222,38 @@ static int print_or_apply(const struct attach_args *a, bool attach, const char *
 	return k == 0 ? EXIT_OK : k == -EINVAL ? EXIT_USAGE : k == -EPERM ? EXIT_REFUSED : EXIT_FAILED;
 }
 
-/* mdev slices: arguments are UUIDs, not PCI functions. */
+/* mdev slices: arguments are UUIDs of instances on this host. */
 static int run_mdev(struct tool_opts *opts, const struct attach_args *a, bool attach)
 {
+	struct vmgpu_ctx *ctx = NULL;
+	struct vmgpu_host *host = NULL;
+	struct vmgpu_split *s = NULL;
+	int rc = EXIT_FAILED;
+
 	for (size_t i = 0; i < a->n_devices; i++)
 		if (!is_uuid(a->devices[i])) {
 			tool_error("'%s' is not an mdev UUID (see vmgpu partition list)", a->devices[i]);
 			return EXIT_USAGE;
 		}
-	return print_or_apply(a, attach, NULL);
+	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0 || vmgpu_split_read(host, &s) < 0)
+		goto out;
+	for (size_t i = 0; i < a->n_devices; i++) {
+		bool found = false;
+		for (size_t k = 0; k < vmgpu_split_n_mdevs(s) && !found; k++)
+			found = strcasecmp(vmgpu_split_mdev(s, k)->uuid, a->devices[i]) == 0;
+		/* Detaching a slice that is gone from the host is fine: the
+		 * domain may still name it. */
+		if (!found && attach) {
+			tool_error("no mdev %s on this host (vmgpu partition create makes one)", a->devices[i]);
+			goto out;
+		}
+	}
+	rc = print_or_apply(a, attach, NULL);
+out:
+	vmgpu_split_unref(s);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	return rc;
 }
 
 /* virtio-gpu 3D or GPU-PV: one GPU, no passthrough. */

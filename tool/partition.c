@@ -13,12 +13,13 @@
 #include "json-writer.h"
 #include "tool.h"
 
-static bool selected(const struct vmgpu_split_parent *p, struct vmgpu_dev *const *devs, size_t n)
+/* Named on the command line: a PCI function, or a virtual parent by name. */
+static bool selected(const struct vmgpu_split_parent *p, struct vmgpu_dev *const *devs, char *const *names, size_t n)
 {
 	if (n == 0)
 		return true;
 	for (size_t i = 0; i < n; i++)
-		if (p->dev == devs[i])
+		if ((devs[i] && p->dev == devs[i]) || (!devs[i] && strcmp(p->name, names[i]) == 0))
 			return true;
 	return false;
 }
@@ -170,18 +171,26 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	n = (size_t)(argc - optind);
-	if (tool_check_device_syntax(argv + optind, n) < 0)
-		return EXIT_USAGE;
 	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0)
 		goto out;
 	if (n && !(devs = calloc(n, sizeof(*devs))))
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (tool_lookup(host, ctx, argv[optind + i], &devs[i]) < 0)
-			goto out;
 	if ((k = vmgpu_split_read(host, &s)) < 0) {
 		tool_error("cannot read the partitioning inventory: %s", strerror(-k));
 		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool virtual_parent = false;
+		for (size_t p = 0; p < vmgpu_split_n_parents(s); p++)
+			virtual_parent |= !vmgpu_split_parent(s, p)->dev && strcmp(vmgpu_split_parent(s, p)->name, argv[optind + i]) == 0;
+		if (virtual_parent)
+			continue; /* devs[i] stays NULL: matched by name */
+		if (tool_check_device_syntax(argv + optind + i, 1) < 0) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (tool_lookup(host, ctx, argv[optind + i], &devs[i]) < 0)
+			goto out;
 	}
 	if (opts->json) {
 		struct json_writer *w = json_new(stdout, opts->pretty);
@@ -190,7 +199,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 		json_key(w, "parents");
 		json_array_begin(w);
 		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
-			if (selected(vmgpu_split_parent(s, i), devs, n))
+			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n))
 				json_parent(w, s, i);
 		json_array_end(w);
 		json_object_end(w);
@@ -200,7 +209,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 	} else {
 		size_t shown = 0;
 		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
-			if (selected(vmgpu_split_parent(s, i), devs, n)) {
+			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n)) {
 				if (shown++)
 					putchar('\n');
 				text_parent(stdout, s, i);

@@ -74,7 +74,7 @@ int cmd_status(struct tool_opts *opts, int argc, char **argv)
 		json_key(w, "assigned");
 		json_array_begin(w);
 	} else if (vmgpu_state_interrupted(st)) {
-		printf("an assign or release was interrupted: run vmgpu recover (or any assign/release)\n");
+		printf("a change (assign, release, partition) was interrupted: run vmgpu recover, or any later change recovers first\n");
 	}
 	if (!opts->json && vmgpu_state_n(st) == 0)
 		printf("nothing assigned by vmgpu\n");

@@ -45,8 +45,12 @@ golden "gpu-audio.nvidia-hide.qemu" "$ga" attach 01:00.0 --vm desk1 --nvidia-hid
 
 # slices: mdev instances, paravirtual 3D on a render node, Hyper-V GPU-PV
 rn=$(fixture render-nodes)
-golden "mdev.xml" "$ga" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm desk2 --format xml
-golden "mdev.qemu" "$ga" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm desk2 --format qemu
+md=$(fixture mdev)
+golden "mdev.xml" "$md" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm desk2 --format xml
+golden "mdev.qemu" "$md" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm desk2 --format qemu
+"$VMGPU" --root "$md" attach --mdev 11111111-2222-4333-8444-555555555555 --vm desk2 --format xml >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] && [ ! -s "$tmp/out" ] && grep -q "no mdev 11111111" "$tmp/err" && ok "attach of an absent mdev refused" ||
+	bad "attach of an absent mdev refused" "$(cat "$tmp/err")"
 golden "virgl.xml" "$rn" attach --virgl 02:00.0 --vm desk3 --format xml
 golden "virgl.qemu" "$rn" attach --virgl 02:00.0 --vm desk3 --format qemu
 golden "gpupv.powershell" "$rn" attach --gpu-pv 01:00.0 --vm gamer --share 25 --format powershell
