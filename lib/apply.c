@@ -16,6 +16,7 @@
  * prior (or target) driver and override, which is correct whatever step the
  * crash interrupted, including one done but not yet journaled.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <stdarg.h>
@@ -471,6 +472,8 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 		 * know the original drivers. */
 		if (finish && j.op != JOURNAL_PARTITION)
 			(void)state_apply(ctx, dfd, &j);
+		if (j.op != JOURNAL_PARTITION && persist_sync(ctx, dfd) < 0)
+			report_add(rep, "the udev rules of --persist could not be brought in line with what is assigned");
 		r = remove_durable(dfd, JOURNAL_FILE);
 		if (r < 0)
 			failed = r;
@@ -480,6 +483,55 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 	journal_free(&j);
 	*ret_recovered = true;
 	return failed;
+}
+
+int persist_sync(struct vmgpu_ctx *ctx, int dfd)
+{
+	_cleanup_free_ char *text = NULL;
+	struct jstate s = { 0 };
+	bool any = false;
+	int r = read_small_file(dfd, STATE_FILE, &text), failed = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == 0 && (r = state_parse(text, &s)) < 0)
+		return r;
+	for (size_t i = 0; i < s.n; i++) {
+		char path[256];
+		_cleanup_free_ char *rule = NULL;
+		if (!s.devs[i].persist)
+			continue;
+		any = true;
+		snprintf(path, sizeof(path), PERSIST_RULES_DIR "/" PERSIST_RULE_PREFIX "%s.rules", s.devs[i].address);
+		rule = persist_udev_rule(s.devs[i].address, s.devs[i].vendor, s.devs[i].device);
+		if (!rule || root_write_file(ctx, path, rule) < 0)
+			failed = -EIO;
+	}
+	/* Rules of functions no longer persistently assigned. */
+	if (root_opendir(ctx, PERSIST_RULES_DIR, &d) == 0) {
+		while ((de = readdir(d))) {
+			size_t pl = strlen(PERSIST_RULE_PREFIX);
+			bool keep = false;
+			char path[512];
+			if (strncmp(de->d_name, PERSIST_RULE_PREFIX, pl) != 0)
+				continue;
+			for (size_t i = 0; i < s.n && !keep; i++)
+				keep = s.devs[i].persist && strncmp(de->d_name + pl, s.devs[i].address, strlen(s.devs[i].address)) == 0 &&
+				       strcmp(de->d_name + pl + strlen(s.devs[i].address), ".rules") == 0;
+			snprintf(path, sizeof(path), PERSIST_RULES_DIR "/%s", de->d_name);
+			if (!keep && root_remove_file(ctx, path) < 0)
+				failed = -EIO;
+		}
+		closedir(d);
+	}
+	if (any)
+		r = root_write_file(ctx, PERSIST_MODULES_FILE, PERSIST_MODULES_TEXT);
+	else
+		r = root_remove_file(ctx, PERSIST_MODULES_FILE);
+	free(s.devs);
+	return failed ? failed : r;
 }
 
 /* Record the end state of journal J in the state file. */
@@ -652,10 +704,6 @@ static void rollback(struct vmgpu_plan *p, const struct journal *j, struct repor
 	for (size_t i = j->n; i-- > 0;)
 		if (converge(p->host->ctx, j->devs[i].address, j->devs[i].driver, j->devs[i].override, rep) < 0)
 			ok = false;
-	/* Persistence steps undo by themselves: remove what assign wrote. */
-	for (size_t i = 0; p->op == JOURNAL_ASSIGN && i < p->n_steps; i++)
-		if (p->steps[i].kind == VMGPU_STEP_WRITE_FILE && strstr(p->steps[i].path, "61-vmgpu-"))
-			(void)root_remove_file(p->host->ctx, p->steps[i].path);
 	report_add(rep, ok ? "the host is as it was before" : "ROLLBACK INCOMPLETE: run vmgpu recover");
 }
 
@@ -672,6 +720,15 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 		report_add(&rep, "refused; nothing was changed");
 		set_error(p, &rep);
 		return -EPERM;
+	}
+	/* Nothing to do, and nothing interrupted to finish: touch nothing
+	 * (no state directory, lock or journal for a no-op). */
+	if (p->n_steps == 0) {
+		_cleanup_close_ int sd = state_dir_open(ctx, false);
+		if (sd == -ENOENT || (sd >= 0 && faccessat(sd, JOURNAL_FILE, F_OK, 0) < 0)) {
+			free(report_close(&rep));
+			return 0;
+		}
 	}
 	lock = plan_lock(ctx, &dfd);
 	if (lock < 0) {
@@ -706,12 +763,16 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 			report_add(&rep, "step %zu/%zu failed: %s: %s", i + 1, p->n_steps, p->steps[i].summary,
 				   *why ? why : strerror(-r));
 			rollback(p, &j, &rep);
+			if (p->op != JOURNAL_PARTITION)
+				(void)persist_sync(ctx, dfd); /* the state file is unchanged: back to it */
 			(void)remove_durable(dfd, JOURNAL_FILE);
 			goto out;
 		}
 	}
 	if (p->op != JOURNAL_PARTITION && (r = state_apply(ctx, dfd, &j)) < 0)
 		report_add(&rep, "done, but the state file could not be written: %s", strerror(-r));
+	else if (p->op != JOURNAL_PARTITION && (r = persist_sync(ctx, dfd)) < 0)
+		report_add(&rep, "done, but the --persist udev rules could not be updated: %s", strerror(-r));
 	else
 		r = remove_durable(dfd, JOURNAL_FILE);
 out:

@@ -202,7 +202,7 @@ static void dev_path(char *buf, size_t sz, const struct vmgpu_dev *d, const char
 
 static void udev_rule_path(char *buf, size_t sz, const struct vmgpu_dev *d)
 {
-	snprintf(buf, sz, "etc/udev/rules.d/61-vmgpu-%s.rules", d->address);
+	snprintf(buf, sz, PERSIST_RULES_DIR "/" PERSIST_RULE_PREFIX "%s.rules", d->address);
 }
 
 /*
@@ -210,7 +210,7 @@ static void udev_rule_path(char *buf, size_t sz, const struct vmgpu_dev *d)
  * driver that may have been quicker (built in, or in the initramfs) is then
  * unbound and the device re-probed, which now means vfio-pci.
  */
-static char *udev_rule(const struct vmgpu_dev *d)
+char *persist_udev_rule(const char *address, unsigned vendor, unsigned device)
 {
 	char *s = NULL;
 
@@ -219,7 +219,7 @@ static char *udev_rule(const struct vmgpu_dev *d)
 		     "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", ATTR{vendor}==\"0x%04x\", ATTR{device}==\"0x%04x\", \\\n"
 		     "  ATTR{driver_override}=\"vfio-pci\", RUN+=\"/sbin/modprobe -b vfio-pci\", \\\n"
 		     "  RUN+=\"/bin/sh -c 'd=/sys/bus/pci/devices/$kernel; [ -e $d/driver ] && [ $(basename $(readlink $d/driver)) != vfio-pci ] && echo $kernel > $d/driver/unbind; echo $kernel > /sys/bus/pci/drivers_probe'\"\n",
-		     d->address, d->vendor, d->device) < 0)
+		     address, vendor, device) < 0)
 		return NULL;
 	return s;
 }
@@ -259,7 +259,7 @@ static void assign_steps(struct vmgpu_plan *p)
 	if (!(p->flags & VMGPU_PLAN_PERSIST))
 		return;
 	for (size_t i = 0; i < p->n_devs; i++) {
-		_cleanup_free_ char *rule = udev_rule(p->devs[i]);
+		_cleanup_free_ char *rule = persist_udev_rule(p->devs[i]->address, p->devs[i]->vendor, p->devs[i]->device);
 		udev_rule_path(path, sizeof(path), p->devs[i]);
 		if (!rule) {
 			p->failed = true;
@@ -268,8 +268,8 @@ static void assign_steps(struct vmgpu_plan *p)
 		plan_add_step(p, VMGPU_STEP_WRITE_FILE, p->devs[i], path, rule, "",
 			      "%s: udev rule keeps it on vfio-pci across reboots", p->devs[i]->address);
 	}
-	plan_add_step(p, VMGPU_STEP_WRITE_FILE, NULL, "etc/modules-load.d/vmgpu-vfio.conf",
-		      "# Written by vmgpu assign --persist.\nvfio-pci\n", "", "load vfio-pci at boot");
+	plan_add_step(p, VMGPU_STEP_WRITE_FILE, NULL, PERSIST_MODULES_FILE, PERSIST_MODULES_TEXT, "",
+		      "load vfio-pci at boot");
 }
 
 int plan_finish(struct vmgpu_plan *p, struct vmgpu_plan **ret)
@@ -322,6 +322,9 @@ static void release_steps(struct vmgpu_plan *p)
 		struct vmgpu_dev *d = p->devs[i];
 		const struct jdev *rec = plan_record(p, d);
 		const char *cur_override = d->driver_override ? d->driver_override : "";
+
+		if (!rec && !(p->flags & VMGPU_PLAN_FOREIGN))
+			continue; /* not vmgpu's: refused above, or released already */
 		const char *want_override = rec ? rec->override : (is_vfio(cur_override) ? "" : cur_override);
 		const char *want_driver = rec ? rec->driver : NULL; /* NULL: the kernel's choice */
 		bool wrong_driver = d->driver && (want_driver ? strcmp(d->driver, want_driver) != 0 : is_vfio(d->driver));
@@ -424,10 +427,15 @@ VMGPU_EXPORT int vmgpu_plan_release(struct vmgpu_host *host, struct vmgpu_dev *c
 			return -EINVAL;
 		}
 		plan_add_dev(p, d);
-		if (!plan_record(p, d) && !(flags & VMGPU_PLAN_FOREIGN))
+		/* Not recorded and not on vfio-pci: released already, nothing
+		 * to do (release is idempotent). On vfio-pci without a record:
+		 * someone else assigned it, and its original driver is unknown. */
+		if (!plan_record(p, d) && !(flags & VMGPU_PLAN_FOREIGN) &&
+		    (is_vfio(d->driver) || is_vfio(d->driver_override)))
 			plan_refuse(p, "not_assigned_by_vmgpu", false,
 				    "Use --foreign to release it anyway (the kernel then picks the driver).",
-				    "%s was not assigned by vmgpu: there is no record of its original driver.", d->address);
+				    "%s is on vfio-pci but was not assigned by vmgpu: there is no record of its original driver.",
+				    d->address);
 		/* Group mates that vmgpu assigned along with it come back too. */
 		for (size_t k = 0; k < d->n_peers; k++)
 			if (plan_record(p, d->peers[k]))

@@ -47,3 +47,13 @@ int obj_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret);
 /* Make the host hold VALUE for object O (rollback, recovery). */
 int obj_converge(struct vmgpu_ctx *ctx, const struct jobj *o, long value, char *why, size_t sz);
 int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j);
+
+/* --persist: one udev rule per function, and vfio-pci loaded at boot. */
+#define PERSIST_RULES_DIR "etc/udev/rules.d"
+#define PERSIST_RULE_PREFIX "61-vmgpu-"
+#define PERSIST_MODULES_FILE "etc/modules-load.d/vmgpu-vfio.conf"
+#define PERSIST_MODULES_TEXT "# Written by vmgpu assign --persist.\nvfio-pci\n"
+char *persist_udev_rule(const char *address, unsigned vendor, unsigned device);
+/* Make the rules and the modules-load file match the state file's
+ * persistent assignments: after apply, rollback and recovery alike. */
+int persist_sync(struct vmgpu_ctx *ctx, int dfd);

@@ -131,7 +131,12 @@ static void report_done(const struct vmgpu_plan *plan, void *userdata)
 	printf("%s:", c->assign ? "assigned to vfio-pci" : "released");
 	for (size_t i = 0; i < vmgpu_plan_n_devices(plan); i++)
 		printf(" %s", vmgpu_dev_str(vmgpu_plan_device(plan, i), VMGPU_STR_ADDRESS));
-	printf("%s\n", vmgpu_plan_n_steps(plan) ? "" : " (already so; nothing changed)");
+	bool changed = false;
+	for (size_t i = 0; i < vmgpu_plan_n_steps(plan); i++) {
+		struct vmgpu_step s;
+		changed |= vmgpu_plan_step(plan, i, &s) == 0 && s.kind != VMGPU_STEP_CHECK_GROUP;
+	}
+	printf("%s\n", changed ? "" : " (already so; nothing changed)");
 }
 
 static int run_change(struct tool_opts *opts, int argc, char **argv, bool assign)

@@ -58,8 +58,27 @@ int tool_run_plan(const struct tool_opts *opts, const char *op, bool dry_run, to
 		host = vmgpu_host_unref(host);
 		if (tool_scan(ctx, &host) < 0 || make(ctx, host, userdata, &plan) < 0)
 			goto out;
-		if (dry_run || vmgpu_plan_refused(plan))
+		if (dry_run)
 			break;
+		/*
+		 * A refusal is final only once the host is at rest: an
+		 * interrupted plan is rolled back first (its half-assigned
+		 * group would otherwise stay), and a run in progress elsewhere
+		 * is waited for (recover takes the lock). Then read and plan
+		 * again, once.
+		 */
+		if (vmgpu_plan_refused(plan)) {
+			bool recovered = false;
+			char *report = NULL;
+			if (attempt > 0 || vmgpu_recover(ctx, false, &recovered, &report) < 0) {
+				free(report);
+				break;
+			}
+			if (recovered && report && !opts->json)
+				fprintf(stderr, "vmgpu: recovered first:\n%s\n", report);
+			free(report);
+			continue;
+		}
 		if (attempt == 10) {
 			tool_error("%s: the host kept changing under us; nothing more was tried", op);
 			goto out;

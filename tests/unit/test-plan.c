@@ -325,15 +325,36 @@ static void t_release_foreign(void)
 	struct vmgpu_plan *p;
 
 	env_open(&e, "gpu-audio");
+	/* On its own driver and never assigned: released already. */
 	p = plan(&e, false, "0000:01:00.0", 0);
-	CHECK(has_refusal(p, "not_assigned_by_vmgpu", &(bool){ false }));
-	CHECK(vmgpu_plan_refused(p));
+	CHECK(!vmgpu_plan_refused(p));
+	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
-	/* --foreign on a device on its own driver: nothing to undo. */
+	/* --foreign on a device on its own driver: nothing to undo either. */
 	p = plan(&e, false, "0000:01:00.0", VMGPU_PLAN_FOREIGN);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
 	vmgpu_plan_unref(p);
+	/* Someone else put it on vfio-pci: its original driver is unknown. */
+	e.ctx->kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver_override", "vfio-pci");
+	e.ctx->kernel_write(e.ctx, "modprobe", "vfio-pci");
+	e.ctx->kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver/unbind", "0000:01:00.0");
+	e.ctx->kernel_write(e.ctx, "sys/bus/pci/drivers_probe", "0000:01:00.0");
+	p = plan(&e, false, "0000:01:00.0", 0);
+	CHECK(has_refusal(p, "not_assigned_by_vmgpu", &(bool){ false }));
+	CHECK(vmgpu_plan_refused(p));
+	vmgpu_plan_unref(p);
+	/* --foreign: clear the override, unbind vfio-pci, let the kernel choose. */
+	p = plan(&e, false, "0000:01:00.0", VMGPU_PLAN_FOREIGN);
+	CHECK(!vmgpu_plan_refused(p));
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	{
+		char drv[64];
+		ksim_driver(&e.sim, "0000:01:00.0", drv, sizeof(drv));
+		CHECK_EQ_STR(drv, "nouveau");
+	}
 	env_close(&e);
 }
 
@@ -383,8 +404,58 @@ static void t_persist(void)
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK(stat(path, &st) < 0);
+	snprintf(path, sizeof(path), "%s/etc/modules-load.d/vmgpu-vfio.conf", fx_root(e.fx));
+	CHECK(stat(path, &st) < 0); /* the last persistent assignment is gone */
 	expect_as_before(&e);
 	env_close(&e);
+}
+
+/* A crash after --persist wrote its rules: recovery removes them with the
+ * assignment; after a crashed release, recovery puts them back. */
+static void t_persist_crash(void)
+{
+	for (size_t k = 9; k <= 11; k++) {
+		struct env e;
+		struct vmgpu_plan *p;
+		char rule[512], conf[512];
+		struct stat st;
+		pid_t pid;
+		int status;
+
+		env_open(&e, "gpu-audio");
+		snprintf(rule, sizeof(rule), "%s/etc/udev/rules.d/61-vmgpu-0000:01:00.0.rules", fx_root(e.fx));
+		snprintf(conf, sizeof(conf), "%s/etc/modules-load.d/vmgpu-vfio.conf", fx_root(e.fx));
+		p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
+		CHECK_EQ_INT(vmgpu_plan_n_steps(p), 11);
+		if ((pid = fork()) == 0) {
+			struct crash c = { k };
+			vmgpu_plan_apply(p, crash_cb, &c);
+			_exit(3);
+		}
+		waitpid(pid, &status, 0);
+		vmgpu_plan_unref(p);
+		CHECK_EQ_INT(vmgpu_recover(e.ctx, false, NULL, NULL), 0);
+		expect_as_before(&e);
+		CHECK(stat(rule, &st) < 0);
+		CHECK(stat(conf, &st) < 0);
+		/* assign for real, then crash a release after its rule removal */
+		p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
+		CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+		vmgpu_plan_unref(p);
+		p = plan(&e, false, "0000:01:00.0", 0);
+		if ((pid = fork()) == 0) {
+			struct crash c = { vmgpu_plan_n_steps(p) };
+			vmgpu_plan_apply(p, crash_cb, &c);
+			_exit(3);
+		}
+		waitpid(pid, &status, 0);
+		vmgpu_plan_unref(p);
+		CHECK_EQ_INT(vmgpu_recover(e.ctx, false, NULL, NULL), 0);
+		expect_drivers(&e, "vfio-pci", "vfio-pci");
+		CHECK(stat(rule, &st) == 0);
+		CHECK(stat(conf, &st) == 0);
+		env_close(&e);
+	}
 }
 
 static void t_journal_format(void)
@@ -432,6 +503,7 @@ int main(void)
 		{ "release of a foreign device", t_release_foreign },
 		{ "vanished device, stale plan", t_vanished_and_stale },
 		{ "persist", t_persist },
+		{ "persist files after a crash", t_persist_crash },
 		{ "journal format", t_journal_format },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));

@@ -19,15 +19,19 @@
  * is too small, and the KVM-hidden / Hyper-V vendor_id knobs old GeForce
  * drivers need (Code 43).
  */
+#include <errno.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "vmgpu-internal.h"
+#include "virt-req.h"
+
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
 
 #define KiB 1024ULL
 
@@ -76,14 +80,14 @@ static void set_propf(xmlNodePtr n, const char *attr, const char *fmt, ...)
 	xmlSetProp(n, BAD_CAST attr, BAD_CAST buf);
 }
 
-static void hostdev_alias(char *buf, size_t sz, const struct vmgpu_dev *d)
+static void hostdev_alias(char *buf, size_t sz, const struct virt_fn *f)
 {
-	snprintf(buf, sz, "ua-vmgpu-%04x-%02x-%02x-%x", d->addr.domain, d->addr.bus, d->addr.dev, d->addr.fn);
+	snprintf(buf, sz, "ua-vmgpu-%04x-%02x-%02x-%x", f->domain, f->bus, f->dev, f->fn);
 }
 
-static void port_alias(char *buf, size_t sz, const struct vmgpu_dev *d)
+static void port_alias(char *buf, size_t sz, const struct virt_fn *f)
 {
-	snprintf(buf, sz, "ua-vmgpu-rp-%04x-%02x-%02x", d->addr.domain, d->addr.bus, d->addr.dev);
+	snprintf(buf, sz, "ua-vmgpu-rp-%04x-%02x-%02x", f->domain, f->bus, f->dev);
 }
 
 static bool alias_is(xmlNodePtr n, const char *alias)
@@ -93,17 +97,17 @@ static bool alias_is(xmlNodePtr n, const char *alias)
 	return a && attr_is(a, "name", alias);
 }
 
-/* A hostdev whose <source> is host function D. */
-static bool hostdev_is(xmlNodePtr n, const struct vmgpu_dev *d)
+/* A hostdev whose <source> is host function F. */
+static bool hostdev_is(xmlNodePtr n, const struct virt_fn *f)
 {
 	xmlNodePtr a = child(child(n, "source"), "address");
 
-	return a && attr_ul(a, "domain") == d->addr.domain && attr_ul(a, "bus") == d->addr.bus &&
-	       attr_ul(a, "slot") == d->addr.dev && attr_ul(a, "function") == d->addr.fn;
+	return a && attr_ul(a, "domain") == f->domain && attr_ul(a, "bus") == f->bus && attr_ul(a, "slot") == f->dev &&
+	       attr_ul(a, "function") == f->fn;
 }
 
-/* Remove the layout's hostdevs and vmgpu's root ports for its slots. */
-static void remove_layout(xmlNodePtr devices, const struct vmgpu_vm_layout *l)
+/* Remove the request's hostdevs and vmgpu's root ports for its slots. */
+static void remove_layout(xmlNodePtr devices, const struct virt_req *l)
 {
 	xmlNodePtr n = devices->children, next;
 
@@ -111,12 +115,11 @@ static void remove_layout(xmlNodePtr devices, const struct vmgpu_vm_layout *l)
 		next = n->next;
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
-			struct vmgpu_vm_function fn;
+		for (size_t i = 0; i < l->n_fns; i++) {
+			const struct virt_fn *fn = &l->fns[i];
 			char alias[64];
-			vmgpu_vm_layout_function(l, i, &fn);
-			port_alias(alias, sizeof(alias), fn.dev);
-			if ((xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && hostdev_is(n, fn.dev)) ||
+			port_alias(alias, sizeof(alias), fn);
+			if ((xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && hostdev_is(n, fn)) ||
 			    (xmlStrcmp(n->name, BAD_CAST "controller") == 0 && alias_is(n, alias))) {
 				xmlUnlinkNode(n);
 				xmlFreeNode(n);
@@ -147,24 +150,23 @@ static unsigned max_pci_index(xmlNodePtr devices)
 	return max;
 }
 
-static xmlNodePtr new_hostdev(const struct vmgpu_vm_function *fn, unsigned flags, bool with_address, bool q35,
-			      unsigned bus)
+static xmlNodePtr new_hostdev(const struct virt_fn *fn, unsigned flags, bool with_address, bool q35, unsigned bus)
 {
 	xmlNodePtr h = xmlNewNode(NULL, BAD_CAST "hostdev"), a;
 	char alias[64];
 
 	xmlSetProp(h, BAD_CAST "mode", BAD_CAST "subsystem");
 	xmlSetProp(h, BAD_CAST "type", BAD_CAST "pci");
-	xmlSetProp(h, BAD_CAST "managed", BAD_CAST((flags & VMGPU_LAYOUT_MANAGED) ? "yes" : "no"));
+	xmlSetProp(h, BAD_CAST "managed", BAD_CAST((flags & VIRT_MANAGED) ? "yes" : "no"));
 	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "driver", NULL), BAD_CAST "name", BAD_CAST "vfio");
 	a = xmlNewChild(xmlNewChild(h, NULL, BAD_CAST "source", NULL), NULL, BAD_CAST "address", NULL);
-	set_propf(a, "domain", "0x%04x", fn->dev->addr.domain);
-	set_propf(a, "bus", "0x%02x", fn->dev->addr.bus);
-	set_propf(a, "slot", "0x%02x", fn->dev->addr.dev);
-	set_propf(a, "function", "0x%x", fn->dev->addr.fn);
-	if (flags & VMGPU_LAYOUT_NO_ROM)
+	set_propf(a, "domain", "0x%04x", fn->domain);
+	set_propf(a, "bus", "0x%02x", fn->bus);
+	set_propf(a, "slot", "0x%02x", fn->dev);
+	set_propf(a, "function", "0x%x", fn->fn);
+	if (flags & VIRT_NO_ROM)
 		xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "rom", NULL), BAD_CAST "bar", BAD_CAST "off");
-	hostdev_alias(alias, sizeof(alias), fn->dev);
+	hostdev_alias(alias, sizeof(alias), fn);
 	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
 	if (with_address) {
 		a = xmlNewChild(h, NULL, BAD_CAST "address", NULL);
@@ -230,11 +232,10 @@ static void hide_hypervisor(xmlNodePtr domain)
 }
 
 /* Edit DOC (a <domain>) to hold the layout, or (REMOVE) not to. */
-static int edit_domain(xmlDocPtr doc, const struct vmgpu_vm_layout *l, bool remove, char *why, size_t sz)
+static int edit_domain(xmlDocPtr doc, const struct virt_req *l, bool remove, char *why, size_t sz)
 {
 	xmlNodePtr domain = xmlDocGetRootElement(doc), devices;
-	unsigned flags = vmgpu_vm_layout_flags(l), base;
-	const struct vmgpu_mmio *m = vmgpu_vm_layout_mmio(l);
+	unsigned flags = l->flags, base;
 	bool q35;
 
 	if (!domain || xmlStrcmp(domain->name, BAD_CAST "domain") != 0) {
@@ -247,27 +248,26 @@ static int edit_domain(xmlDocPtr doc, const struct vmgpu_vm_layout *l, bool remo
 		return 0;
 	q35 = is_q35(domain);
 	base = max_pci_index(devices) + 1;
-	for (size_t s = 0; q35 && s < vmgpu_vm_layout_n_slots(l); s++) {
+	for (size_t s = 0; q35 && s < l->n_slots; s++) {
 		xmlNodePtr c = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
-		struct vmgpu_vm_function fn;
+		const struct virt_fn *fn = NULL;
 		char alias[64];
-		for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++)
-			if (vmgpu_vm_layout_function(l, i, &fn) == 0 && fn.slot == s)
-				break;
+		for (size_t i = 0; i < l->n_fns && !fn; i++)
+			if (l->fns[i].slot == s)
+				fn = &l->fns[i];
 		xmlSetProp(c, BAD_CAST "type", BAD_CAST "pci");
 		set_propf(c, "index", "%u", base + (unsigned)s);
 		xmlSetProp(c, BAD_CAST "model", BAD_CAST "pcie-root-port");
-		port_alias(alias, sizeof(alias), fn.dev);
-		xmlSetProp(xmlNewChild(c, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+		if (fn) {
+			port_alias(alias, sizeof(alias), fn);
+			xmlSetProp(xmlNewChild(c, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+		}
 	}
-	for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
-		struct vmgpu_vm_function fn;
-		vmgpu_vm_layout_function(l, i, &fn);
-		xmlAddChild(devices, new_hostdev(&fn, flags, true, q35, base + fn.slot));
-	}
-	if (!m->qemu_pci_hole64_sufficient && q35)
-		set_pcihole64(devices, m->qemu_pci_hole64);
-	if (flags & VMGPU_LAYOUT_NVIDIA_HIDE)
+	for (size_t i = 0; i < l->n_fns; i++)
+		xmlAddChild(devices, new_hostdev(&l->fns[i], flags, true, q35, base + l->fns[i].slot));
+	if (l->hole64_needed && q35)
+		set_pcihole64(devices, l->hole64);
+	if (flags & VIRT_NVIDIA_HIDE)
 		hide_hypervisor(domain);
 	return 0;
 }
@@ -313,25 +313,6 @@ static bool valid_utf8_name(const char *s)
 	return s && *s && xmlCheckUTF8((const unsigned char *)s);
 }
 
-VMGPU_EXPORT int vmgpu_render_libvirt(const struct vmgpu_vm_layout *l, const char *domain_xml, const char *vm,
-				      char **ret)
-{
-	xmlDocPtr doc;
-	char why[128];
-	int r;
-
-	if (!domain_xml && !valid_utf8_name(vm))
-		return -EINVAL;
-	doc = domain_xml ? parse_xml(domain_xml) : skeleton(vm);
-	if (!doc)
-		return -EINVAL;
-	r = edit_domain(doc, l, false, why, sizeof(why));
-	if (r == 0)
-		r = doc_to_string(doc, ret);
-	xmlFreeDoc(doc);
-	return r;
-}
-
 /* ---- through libvirt ---- */
 
 static void quiet(void *userdata, virErrorPtr err)
@@ -362,11 +343,11 @@ static const char *lverr(void)
 	return m ? m : "unknown libvirt error";
 }
 
-static int check_domain(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool detach, struct lvreport *rep)
+static int check_domain(virDomainPtr dom, const struct virt_req *l, bool detach, struct lvreport *rep)
 {
 	int r;
 
-	if (!l)
+	if (!l->n_fns)
 		return 0;
 	r = virDomainHasManagedSaveImage(dom, 0);
 
@@ -378,14 +359,13 @@ static int check_domain(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool 
 			 "remove it (virsh managedsave-remove) or start and shut the domain down first");
 		return -EPERM;
 	}
-	if (detach || (vmgpu_vm_layout_flags(l) & VMGPU_LAYOUT_MANAGED))
+	if (detach || (l->flags & VIRT_MANAGED))
 		return 0;
-	for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
-		struct vmgpu_vm_function fn;
-		vmgpu_vm_layout_function(l, i, &fn);
-		if (!fn.dev->driver || strcmp(fn.dev->driver, "vfio-pci") != 0) {
-			say(rep, "%s is not on vfio-pci (driver: %s): run vmgpu assign %s first, or use --managed", fn.dev->address,
-			    fn.dev->driver ? fn.dev->driver : "none", fn.dev->address);
+	for (size_t i = 0; i < l->n_fns; i++) {
+		const struct virt_fn *fn = &l->fns[i];
+		if (strcmp(fn->driver, "vfio-pci") != 0) {
+			say(rep, "%s is not on vfio-pci (driver: %s): run vmgpu assign %s first, or use --managed", fn->address,
+			    *fn->driver ? fn->driver : "none", fn->address);
 			return -EBUSY;
 		}
 	}
@@ -393,18 +373,17 @@ static int check_domain(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool 
 }
 
 /* Hot-plug (or unplug) each function into the running domain. */
-static int live_update(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool detach, struct lvreport *rep)
+static int live_update(virDomainPtr dom, const struct virt_req *l, bool detach, struct lvreport *rep)
 {
 	int failed = 0;
 
-	for (size_t i = 0; i < vmgpu_vm_layout_n_functions(l); i++) {
-		struct vmgpu_vm_function fn;
+	for (size_t i = 0; i < l->n_fns; i++) {
+		const struct virt_fn *fn = &l->fns[i];
 		char alias[64];
-		vmgpu_vm_layout_function(l, i, &fn);
-		hostdev_alias(alias, sizeof(alias), fn.dev);
+		hostdev_alias(alias, sizeof(alias), fn);
 		if (detach) {
 			if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-				say(rep, "live: %s: %s", fn.dev->address, lverr());
+				say(rep, "live: %s: %s", fn->address, lverr());
 				failed = -EIO;
 			}
 			continue;
@@ -413,10 +392,10 @@ static int live_update(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool d
 		/* No guest address: q35 root ports cannot be hot-added, so the
 		 * function goes to a free hotpluggable port for now and to its
 		 * own port at the next boot. */
-		xmlDocSetRootElement(doc, new_hostdev(&fn, vmgpu_vm_layout_flags(l), false, true, 0));
+		xmlDocSetRootElement(doc, new_hostdev(fn, l->flags, false, true, 0));
 		char *xml = NULL;
 		if (doc_to_string(doc, &xml) == 0 && virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-			say(rep, "live: %s: %s", fn.dev->address, lverr());
+			say(rep, "live: %s: %s", fn->address, lverr());
 			failed = -EIO;
 		}
 		free(xml);
@@ -425,48 +404,13 @@ static int live_update(virDomainPtr dom, const struct vmgpu_vm_layout *l, bool d
 	return failed;
 }
 
-/* What to put into (or take out of) a domain: a layout of PCI functions,
- * mdev instances, or a virtio-gpu on a render node. */
-struct edit {
-	const struct vmgpu_vm_layout *layout;
-	const char *const *mdevs;
-	size_t n_mdevs;
-	const char *render_node;
-};
+static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *why, size_t sz);
+static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, struct lvreport *rep);
 
-static int edit_any(xmlDocPtr doc, const struct edit *e, bool remove, char *why, size_t sz);
-static int live_any(virDomainPtr dom, const struct edit *e, bool detach, struct lvreport *rep);
-static int libvirt_apply(const struct edit *e, const char *uri, const char *vm, bool detach, bool dry_run,
-			 char **ret_xml, char **ret_report);
-
-VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach,
-				      bool dry_run, char **ret_xml, char **ret_report)
-{
-	struct edit e = { .layout = l };
-
-	return libvirt_apply(&e, uri, vm, detach, dry_run, ret_xml, ret_report);
-}
-
-VMGPU_EXPORT int vmgpu_libvirt_update_mdevs(const char *const *uuids, size_t n, const char *uri, const char *vm,
-					    bool detach, bool dry_run, char **ret_xml, char **ret_report)
-{
-	struct edit e = { .mdevs = uuids, .n_mdevs = n };
-
-	return libvirt_apply(&e, uri, vm, detach, dry_run, ret_xml, ret_report);
-}
-
-VMGPU_EXPORT int vmgpu_libvirt_update_virgl(const char *render_node, const char *uri, const char *vm, bool detach,
-					    bool dry_run, char **ret_xml, char **ret_report)
-{
-	struct edit e = { .render_node = render_node };
-
-	return libvirt_apply(&e, uri, vm, detach, dry_run, ret_xml, ret_report);
-}
-
-static int libvirt_apply(const struct edit *ed, const char *uri, const char *vm, bool detach, bool dry_run,
+static int libvirt_apply(const struct virt_req *ed, const char *uri, const char *vm, bool detach, bool dry_run,
 			 char **ret_xml, char **ret_report)
 {
-	const struct vmgpu_vm_layout *l = ed->layout;
+	const struct virt_req *l = ed;
 	struct lvreport rep = { 0 };
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
@@ -492,7 +436,7 @@ static int libvirt_apply(const struct edit *ed, const char *uri, const char *vm,
 	}
 	if ((r = check_domain(dom, l, detach, &rep)) < 0)
 		goto out;
-	if (!l && (r = virDomainHasManagedSaveImage(dom, 0)) > 0) {
+	if (!l->n_fns && (r = virDomainHasManagedSaveImage(dom, 0)) > 0) {
 		say(&rep, "the domain has a managed save image: remove it first (virsh managedsave-remove)");
 		r = -EPERM;
 		goto out;
@@ -631,12 +575,12 @@ static void add_virgl(xmlNodePtr devices, const char *render_node)
 	xmlSetProp(xmlNewChild(g, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST "ua-vmgpu-virgl-display");
 }
 
-static int edit_any(xmlDocPtr doc, const struct edit *e, bool remove, char *why, size_t sz)
+static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *why, size_t sz)
 {
 	xmlNodePtr domain = xmlDocGetRootElement(doc), devices;
 
-	if (e->layout)
-		return edit_domain(doc, e->layout, remove, why, sz);
+	if (e->n_fns)
+		return edit_domain(doc, e, remove, why, sz);
 	if (!domain || xmlStrcmp(domain->name, BAD_CAST "domain") != 0) {
 		snprintf(why, sz, "not a libvirt domain definition");
 		return -EINVAL;
@@ -655,12 +599,12 @@ static int edit_any(xmlDocPtr doc, const struct edit *e, bool remove, char *why,
 	return 0;
 }
 
-static int live_any(virDomainPtr dom, const struct edit *e, bool detach, struct lvreport *rep)
+static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, struct lvreport *rep)
 {
 	int failed = 0;
 
-	if (e->layout)
-		return live_update(dom, e->layout, detach, rep);
+	if (e->n_fns)
+		return live_update(dom, e, detach, rep);
 	for (size_t i = 0; i < e->n_mdevs; i++) {
 		char alias[64], *xml = NULL;
 		mdev_alias(alias, sizeof(alias), e->mdevs[i]);
@@ -685,20 +629,32 @@ static int live_any(virDomainPtr dom, const struct edit *e, bool detach, struct 
 	return failed;
 }
 
-VMGPU_EXPORT int vmgpu_render_slices_libvirt(const char *const *uuids, size_t n, const char *render_node,
-					     const char *vm, char **ret)
+/* DOMAIN_XML (or a skeleton q35 domain named VM) edited to hold REQ. */
+static int render(const struct virt_req *req, const char *domain_xml, const char *vm, char **ret)
 {
-	struct edit e = { .mdevs = uuids, .n_mdevs = n, .render_node = render_node };
 	xmlDocPtr doc;
 	char why[128];
 	int r;
 
-	if (!valid_utf8_name(vm))
+	if (!domain_xml && !valid_utf8_name(vm))
 		return -EINVAL;
-	doc = skeleton(vm);
-	r = edit_any(doc, &e, false, why, sizeof(why));
+	doc = domain_xml ? parse_xml(domain_xml) : skeleton(vm);
+	if (!doc)
+		return -EINVAL;
+	r = edit_any(doc, req, false, why, sizeof(why));
 	if (r == 0)
 		r = doc_to_string(doc, ret);
 	xmlFreeDoc(doc);
 	return r;
+}
+
+static const struct virt_ops ops = {
+	.abi = VIRT_MODULE_ABI,
+	.render = render,
+	.update = libvirt_apply,
+};
+
+__attribute__((visibility("default"))) const struct virt_ops *vmgpu_virt_module(void)
+{
+	return &ops;
 }

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The interface between libvmgpu and its libvirt module (vmgpu-virt.so).
+ *
+ * libvirt and libxml2 bring some 50 libraries (GnuTLS, GLib, ICU, Kerberos,
+ * libssh, ...) and about 10 MB of resident memory into any process that
+ * links them; most vmgpu runs (survey, assign) never touch a VM definition.
+ * So that code lives in a module loaded with dlopen() on first use, and the
+ * request it gets is plain data: the module knows nothing of libvmgpu.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIRT_MODULE_ABI 1
+
+struct virt_fn {
+	uint32_t domain;
+	uint8_t bus, dev, fn;  /* host address */
+	unsigned slot;         /* guest root port index */
+	unsigned function;     /* guest function */
+	bool multifunction;
+	char address[24];      /* "0000:01:00.0" */
+	char driver[64];       /* host driver now, "" if none */
+};
+
+enum virt_flags {
+	VIRT_MANAGED = 1 << 0,
+	VIRT_NVIDIA_HIDE = 1 << 1,
+	VIRT_NO_ROM = 1 << 2,
+};
+
+struct virt_req {
+	const struct virt_fn *fns; /* PCI functions (a layout), or none */
+	size_t n_fns;
+	size_t n_slots;
+	unsigned flags;
+	bool hole64_needed;        /* the default 64-bit hole is too small */
+	uint64_t hole64;           /* bytes */
+	const char *const *mdevs;  /* mdev UUIDs */
+	size_t n_mdevs;
+	const char *render_node;   /* virtio-gpu 3D on this node */
+};
+
+struct virt_ops {
+	int abi;
+	/* DOMAIN_XML (NULL: a q35 skeleton named VM) edited to hold REQ. */
+	int (*render)(const struct virt_req *req, const char *domain_xml, const char *vm, char **ret);
+	/* Through libvirt: see vmgpu_libvirt_update() in vmgpu.h. */
+	int (*update)(const struct virt_req *req, const char *uri, const char *vm, bool detach, bool dry_run,
+		      char **ret_xml, char **ret_report);
+};
+
+/* The module's one exported symbol. */
+const struct virt_ops *vmgpu_virt_module(void);
