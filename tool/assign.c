@@ -128,6 +128,14 @@ static void report_done(const struct vmgpu_plan *plan, void *userdata)
 {
 	const struct change_closure *c = userdata;
 
+	if (!c->assign && vmgpu_plan_n_steps(plan) == 0) {
+		/* release of what is on its own driver: say so, change nothing */
+		printf("not assigned:");
+		for (size_t i = 0; i < vmgpu_plan_n_devices(plan); i++)
+			printf(" %s", vmgpu_dev_str(vmgpu_plan_device(plan, i), VMGPU_STR_ADDRESS));
+		printf(" (on their host drivers; nothing changed)\n");
+		return;
+	}
 	printf("%s:", c->assign ? "assigned to vfio-pci" : "released");
 	for (size_t i = 0; i < vmgpu_plan_n_devices(plan); i++)
 		printf(" %s", vmgpu_dev_str(vmgpu_plan_device(plan, i), VMGPU_STR_ADDRESS));

@@ -80,7 +80,10 @@ assign_run() {
             sed 's/^/    /' "$TMP/$h.err" | head -n 5
         fi
     done
-    "${RUN[@]}" -b "$VMGPU" "$@" "$HERE/scenarios/$script" "${files[@]}"
+    # vmgpu and what it dlopen()s later (its libvirt module, libkmod)
+    local carry=()
+    mapfile -t carry < <("$HERE/vmgpu-carry.sh" "$VMGPU")
+    "${RUN[@]}" "${carry[@]}" "$@" "$HERE/scenarios/$script" "${files[@]}"
 }
 VMGPU_ARG=${2:-}
 
@@ -138,7 +141,7 @@ assign-faults)
     ;;
 assign-stress)
     # VMGPU_STRESS_CYCLES / _WORKERS / _ROUNDS override the counts
-    assign_run assign-stress.sh -e "CYCLES=${VMGPU_STRESS_CYCLES:-200}" \
+    assign_run assign-stress.sh -e "CYCLES=${VMGPU_STRESS_CYCLES:-100}" \
         -e "WORKERS=${VMGPU_STRESS_WORKERS:-4}" -e "ROUNDS=${VMGPU_STRESS_ROUNDS:-20}"
     rc=$?
     ;;

@@ -46,7 +46,8 @@ fi
 echo "test-partition-guest: make-guest.sh --with-mdev took $(secs "$t0")s"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmgpu-test-partition.XXXXXX"); trap 'rm -rf "$TMP"' EXIT
-ARGS=(-b "$VMGPU")
+# vmgpu and what it dlopen()s later (its libvirt module, libkmod)
+mapfile -t ARGS < <("$GUEST/vmgpu-carry.sh" "$VMGPU")
 FILES=("$GUEST/json-flat.awk" "$GUEST/scenarios/assign-common.sh")
 
 # mdevctl: Debian's package (a Rust binary, libc and libgcc_s only)

@@ -49,7 +49,7 @@ snapshot() {
              END { for (i = 1; i <= k; i++) print "fn", n[i], (n[i] in d ? d[n[i]] : "none"), o[n[i]] }'
     echo "vfio-nodes $(vfio_nodes)"
     "$VMGPU" status --json 2>&1 | awk -f "$FLAT" 2>&1 | grep -v '\.since=' | sed 's/^/status /'
-    echo "state-files $(ls "$STATE" 2>/dev/null | grep -vxE 'lock|assigned' | tr '\n' ' ')"
+    echo "state-files $(ls -A "$STATE" 2>/dev/null | grep -vxE 'lock|assigned' | tr '\n' ' ')"
     echo "udev-rules $(ls /etc/udev/rules.d 2>/dev/null | grep vmgpu | tr '\n' ' ')"
 }
 # same_as DESC FILE: the host is exactly as the snapshot in FILE

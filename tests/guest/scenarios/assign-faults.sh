@@ -16,6 +16,10 @@
 #  - no explicit recover: the next assign (or release) recovers by itself
 #    first, then does its own job.  Also across operations: an interrupted
 #    assign followed by a release, and the other way round.
+#  - --persist: killed after each step that writes a udev rule (or the
+#    modules-load.d file), recover leaves no rule behind and recover --finish
+#    writes them all; a release killed after removing the first rule is
+#    rolled back with the rule restored.
 NAME=assign-faults
 . /testbed/assign-common.sh
 
@@ -140,6 +144,60 @@ v assign $VGA
 rc_is "assign after a killed release exits 0" 0
 same_as "assign after a killed release: host exactly assigned" /tmp/SA
 v release $VGA
+same_as "after the cross-operation crashes: host as at the start" /tmp/S0
+
+# ---- --persist: the udev rules are part of the plan, so recovery must
+# undo (or finish) them like the drivers.  A rule left behind puts the
+# device on vfio-pci at the next boot although nothing is assigned; a
+# missing one loses the assignment at the next boot although status says
+# "persistent".
+# wsteps OP FLAGS: 1-based numbers of the plan's write_file/remove_file steps
+wsteps() {
+    "$VMGPU" "$1" $2 --dry-run --json $VGA 2>/dev/null | awk -f "$FLAT" |
+        sed -n 's/^\.steps\[\([0-9]*\)\]\.kind="\(write_file\|remove_file\)"$/\1/p' |
+        while read -r n; do echo $((n + 1)); done | tr '\n' ' '
+}
+PW=$(wsteps assign --persist)
+NP=$("$VMGPU" assign --persist --dry-run --json $VGA 2>/dev/null | awk -f "$FLAT" | grep -c '^\.steps\[[0-9]*\]\.kind=')
+note "assign --persist plan: $NP steps, file steps: $PW"
+v assign --persist $VGA
+rc_is "reference assign --persist exits 0" 0
+snapshot > /tmp/SAP
+PR=$(wsteps release "")
+note "release of the --persist assignment: file steps: $PR"
+v release $VGA
+same_as "reference release of --persist: host as at the start" /tmp/S0
+for k in $PW; do
+    VMGPU_TEST_CRASH_AFTER_STEP=$k "$VMGPU" assign --persist $VGA > /tmp/v.out 2> /tmp/v.err
+    RC=$?
+    crashed "assign --persist killed after step $k/$NP"
+    note "udev rules after the crash: $(ls /etc/udev/rules.d | tr '\n' ' ')"
+    v recover
+    rc_is "assign --persist k=$k: recover exits 0" 0
+    same_as "assign --persist k=$k: recover removes the udev rules written so far" /tmp/S0
+    rm -f /etc/udev/rules.d/61-vmgpu-*.rules    # do not let one failure spill over
+done
+k=${PW%% *}
+VMGPU_TEST_CRASH_AFTER_STEP=$k "$VMGPU" assign --persist $VGA > /tmp/v.out 2> /tmp/v.err
+RC=$?
+crashed "assign --persist killed after step $k/$NP (then recover --finish)"
+v recover --finish
+rc_is "assign --persist k=$k: recover --finish exits 0" 0
+same_as "assign --persist k=$k: recover --finish writes every udev rule" /tmp/SAP
+"$VMGPU" release $VGA > /dev/null 2>&1
+rm -f /etc/udev/rules.d/61-vmgpu-*.rules
+
+k=${PR%% *}
+v assign --persist $VGA
+VMGPU_TEST_CRASH_AFTER_STEP=$k "$VMGPU" release $VGA > /tmp/v.out 2> /tmp/v.err
+RC=$?
+crashed "release of --persist killed after step $k (the first rule removed)"
+v recover
+rc_is "release of --persist k=$k: recover exits 0" 0
+same_as "release of --persist k=$k: recover puts the removed udev rule back" /tmp/SAP
+"$VMGPU" recover > /dev/null 2>&1
+if [ -n "$(status_addrs)" ]; then "$VMGPU" release $VGA > /dev/null 2>&1; fi
+rm -f /etc/udev/rules.d/61-vmgpu-*.rules /etc/modules-load.d/vmgpu-vfio.conf
 same_as "the end: host as at the start" /tmp/S0
 
 finish

@@ -24,6 +24,19 @@ NAME=assign-refusals
 G=$(group $VGA)
 snapshot > /tmp/S0
 
+# ===================================================== vfio-pci blacklisted
+# (first: nothing has loaded vfio-pci yet).  vmgpu loads it through libkmod,
+# which honours modprobe.d: the first step fails, nothing may change.
+mkdir -p /etc/modprobe.d
+echo "blacklist vfio_pci" > /etc/modprobe.d/vmgpu-test.conf
+v assign $VGA
+note "exit $RC: $(tr '\n' ' ' < /tmp/v.err)"
+case $RC in 2|3) ok "assign with vfio-pci blacklisted fails (exit $RC)" ;; *) nok "assign with vfio-pci blacklisted: exit $RC"; vshow ;; esac
+check "the error says vfio-pci is blacklisted" grep -q blacklisted /tmp/v.err
+check "vfio-pci was not loaded" test ! -e /sys/module/vfio_pci
+same_as "the failed assign changed nothing" /tmp/S0
+rm /etc/modprobe.d/vmgpu-test.conf
+
 # ===================================================== a. device held open
 card=$(ls "$SYS/$VGA/drm" 2>/dev/null | grep '^card' | head -n 1)
 if [ -z "$card" ] || [ ! -c "/dev/dri/$card" ]; then
