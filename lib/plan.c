@@ -181,6 +181,11 @@ static void refuse_if_in_use(struct vmgpu_plan *p, struct vmgpu_dev *dev, bool v
 		bool vfio = strncmp(op[i].node, "/dev/vfio/", 10) == 0;
 		if (vm_nodes_only && !vfio)
 			continue;
+		/* Assign leaves a function already on vfio-pci as it is: a VM
+		 * holding its group is no reason to refuse. And another vmgpu
+		 * holds a group only for its moment of viability check. */
+		if (vfio && (!vm_nodes_only || strcmp(op[i].comm, "vmgpu") == 0))
+			continue;
 		if (vfio)
 			plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.",
 				    "%s: %s is open by PID %d (%s): a VM is using the device.", dev->address,

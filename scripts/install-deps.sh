@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config libpci-dev pci.ids pciutils libkmod-dev
 python3 clang libclang-rt-14-dev util-linux time
 libvirt-dev libxml2-dev libvirt-clients libjson-c-dev
-qemu-system-x86 busybox-static cpio kmod xz-utils ca-certificates"
+qemu-system-x86 busybox-static cpio kmod xz-utils ca-certificates e2fsprogs
+mdevctl libvirt-daemon libvirt-daemon-driver-qemu"
 
 missing=""
 for p in $PKGS; do

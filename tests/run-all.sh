@@ -3,7 +3,8 @@
 #   1. installs missing Debian packages (when root),
 #   2. builds with gcc (-Werror) and runs every meson suite: unit, cli,
 #      oracle (vs lspci on ../shared/pcidata), fuzz corpus, guest (a real
-#      kernel under QEMU),
+#      kernel under QEMU), then the opt-in libvirt suite (libvirtd in the
+#      guest starting a domain that gets a device through vmgpu),
 #   3. builds again with ASan+UBSan (clang) and runs all but the guest suite,
 #   4. fuzzes each parser briefly (FUZZ_SECONDS, default 15).
 # Ends with one line "N passed, N failed, N skipped" over all of it.
@@ -34,6 +35,9 @@ if ninja -C build; then
 	step "meson test (all suites)"
 	meson test -C build --print-errorlogs --num-processes 2 2>&1 | tee build/test-all.log
 	count build/test-all.log
+	step "meson test --suite libvirt (a real libvirtd in the test guest, ~70 s)"
+	meson test -C build --print-errorlogs --suite libvirt 2>&1 | tee build/test-libvirt.log
+	count build/test-libvirt.log
 else
 	total_fail=$((total_fail + 1))
 fi

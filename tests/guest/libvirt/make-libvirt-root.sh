@@ -60,8 +60,12 @@ command -v apt-get > /dev/null || skip "needs a Debian host (apt-get)"
 [ -r "$GDIR/guest.env" ] || skip "$GDIR/guest.env missing: run tests/guest/make-guest.sh --with-nested"
 # shellcheck source=/dev/null
 . "$GDIR/guest.env"
-[ -n "${NESTED_ROOT:-}" ] && [ -x "$NESTED_ROOT/usr/bin/qemu-system-x86_64" ] ||
+if [ -z "${NESTED_ROOT:-}" ] || [ ! -x "$NESTED_ROOT/usr/bin/qemu-system-x86_64" ]; then
     skip "no nested kit (QEMU for the guest): run tests/guest/make-guest.sh --with-nested"
+fi
+# make-guest.sh's lock: no rebuild of the kit while this reads it
+exec 9> "$GDIR/.lock"
+flock 9
 
 # ------------------------------------------------------------ host packages
 # package:file pairs (dpkg-query is not needed: the file decides)
@@ -99,7 +103,10 @@ fw_path() {   # the host's copy of QEMU firmware NAME (Debian: seabios/qemu dirs
     return 1
 }
 fwfiles=""
-for f in $FW; do fwfiles="$fwfiles $(fw_path "$f" || die "QEMU firmware $f not found")"; done
+for f in $FW; do
+    p=$(fw_path "$f") || die "QEMU firmware $f not found (qemu-system-data, seabios)"
+    fwfiles="$fwfiles $p"
+done
 # shellcheck disable=SC2086
 inputs=$( { sha256sum $BINS "$DRV" "$QMOD" $fwfiles "$NESTED_ROOT/usr/bin/qemu-system-x86_64";
             cat "$0"; } | sha256sum | cut -c1-16)
@@ -136,7 +143,10 @@ cp -a /usr/share/libvirt/cpu_map "$LROOT/usr/share/libvirt/"
 for f in $fwfiles; do put "$f"; done
 for f in $FW; do   # the names QEMU asks for, as on the host
     for d in /usr/share/qemu /usr/share/seabios; do
-        [ -e "$d/$f" ] && [ ! -e "$LROOT$d/$f" ] && { mkdir -p "$LROOT$d"; ln -s "$(readlink -f "$d/$f")" "$LROOT$d/$f"; }
+        if [ -e "$d/$f" ] && [ ! -e "$LROOT$d/$f" ]; then
+            mkdir -p "$LROOT$d"
+            ln -s "$(readlink -f "$d/$f")" "$LROOT$d/$f"
+        fi
     done
 done
 
@@ -156,6 +166,8 @@ libvirt-qemu:x:64055:libvirt-qemu
 nogroup:x:65534:
 EOF
 printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' > "$LROOT/etc/nsswitch.conf"
+# scenario.sh sets this hostname (libvirtd resolves its own name)
+printf '127.0.0.1 localhost\n127.0.1.1 vmgpu-guest\n' > "$LROOT/etc/hosts"
 # The daemon's own log: warnings and errors only (debug logging slows a TCG
 # guest down considerably); the scenario prints it when something fails.
 cat > "$LROOT/etc/libvirt/libvirtd.conf" <<'EOF'

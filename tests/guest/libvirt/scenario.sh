@@ -12,31 +12,47 @@
 # The domain is type 'kvm' (the guest's CPU is TCG's "max", which has SVM, so
 # kvm_amd works in the guest) or, when KVM is unusable, type 'qemu' (TCG in
 # TCG: slower, but VFIO works the same).  VMGPU_L2_TYPE=qemu|kvm forces one.
+# More knobs, for debugging: VMGPU_L2_TIMEOUT (seconds per L2 boot, 180),
+# VMGPU_L2_KARGS (extra L2 kernel arguments, e.g. "loglevel=8"),
+# VMGPU_KVM_AMD_ARGS (kvm_amd parameters, e.g. "npt=0"),
+# VMGPU_LIBVIRT_DEBUG (libvirt log filters, e.g. "1:pci 1:hostdev").
 #
-# The device is the guest's edu (0000:05:00.0, 1234:11e8, no host driver):
-#   plain    the domain boots; edu is not in L2 (the control)
-#   assign   vmgpu assign -> vfio-pci; vmgpu attach --vm l2 --connect
-#            qemu:///system writes the <hostdev>; virsh start; L2 lists
-#            1234:11e8 and reads its registers; vmgpu release refuses while
-#            QEMU holds the group; virsh destroy; vmgpu detach removes the
-#            <hostdev> (and its root port); vmgpu release -> driverless again
-#   managed  vmgpu attach --managed (no assign): libvirt binds vfio-pci at
-#            start and gives the device back after destroy; vmgpu detach
-#   live     vmgpu attach while the domain runs: QEMU has the device at once
-#            (its monitor's "info pci"); vmgpu detach while it runs
-# VMGPU_LIBVIRT_PHASES="plain assign managed live" picks phases (default all).
+# Phases (VMGPU_LIBVIRT_PHASES, default "managed assign gpu live"), each
+# with the device back on the host at its end:
+#   managed  edu (0000:05:00.0, 1234:11e8, no host driver): vmgpu attach
+#            --managed, no assign; virsh start: libvirt binds vfio-pci, L2
+#            lists 1234:11e8 and reads its registers; virsh destroy: libvirt
+#            gives edu back; vmgpu detach removes the <hostdev>
+#   assign   edu: vmgpu assign (vfio-pci); vmgpu attach --vm l2 --connect
+#            qemu:///system; the definition has the <hostdev> with vmgpu's
+#            aliases; virsh start; L2 lists and reads edu; vmgpu release
+#            refuses while QEMU holds the group; virsh destroy; vmgpu detach;
+#            vmgpu release: driverless again
+#   gpu      the "GPU + HDMI audio" group (01:00.0 stdvga on bochs-drm +
+#            01:00.1 HDA on snd_hda_intel): assign, attach, L2 sees
+#            1234:1111 and 8086:293e as two functions of one slot; destroy,
+#            detach, release: the host drivers are back
+#   live     L2 boots without edu (the control); vmgpu assign + attach while
+#            it runs: QEMU has the device at once (monitor "info pci"),
+#            release refuses; vmgpu detach while it runs: L2 lets go (SHPC
+#            unplug), release works with the domain still running
+#   plain    (not by default) a bare boot, for timing and debugging
+# managed runs first on purpose: libvirt 9.0 remembers a device that one
+# domain used unmanaged ("inactive list") and, when another start then uses
+# it managed, does not give it back at destroy ("Not reattaching unmanaged
+# PCI device").  That is libvirtd state, gone with a daemon restart.
 #
 # Output: "ok - ..." / "not ok - ..." lines, details on "#" lines; on a
 # failure the daemon's log and the L2 console are printed.  Exit status = the
 # number of failures.  /out gets the logs and the domain XMLs.
 
 VMGPU=/testbed/vmgpu
-EDU=0000:05:00.0
+EDU=0000:05:00.0 VGA=0000:01:00.0 HDA=0000:01:00.1
 URI=qemu:///system
 KIT=/usr/share/vmgpu-nested
 SYS=/sys/bus/pci/devices
 L2DIR=/var/lib/vmgpu-l2
-PHASES=${VMGPU_LIBVIRT_PHASES:-plain assign managed live}
+PHASES=${VMGPU_LIBVIRT_PHASES:-managed assign gpu live}
 FAILS=0 CHECKS=0
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
@@ -79,7 +95,8 @@ modprobe vfio-pci; modprobe vfio_iommu_type1
 DOMTYPE=${VMGPU_L2_TYPE:-}
 if [ -z "$DOMTYPE" ]; then
     DOMTYPE=qemu
-    if modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null; then
+    # shellcheck disable=SC2086
+    if modprobe kvm_amd ${VMGPU_KVM_AMD_ARGS:-} 2>/dev/null || modprobe kvm_intel 2>/dev/null; then
         [ -c /dev/kvm ] && DOMTYPE=kvm
     fi
 fi
@@ -92,6 +109,12 @@ note "L2 domain type: $DOMTYPE (kvm_amd: $(grep -c '^kvm_amd ' /proc/modules), /
 cp "$KIT/l2-vmlinuz" "$L2DIR/vmlinuz"
 cp "$KIT/l2-initrd.cpio" "$L2DIR/initrd"
 
+# VMGPU_LIBVIRT_DEBUG="1:pci 1:hostdev": libvirt debug log filters
+if [ -n "${VMGPU_LIBVIRT_DEBUG:-}" ]; then
+    sed -i '/^log_outputs/d' /etc/libvirt/libvirtd.conf
+    printf 'log_filters = "%s 3:*"\nlog_outputs = "1:file:/var/log/libvirt/libvirtd.log"\n' \
+        "$VMGPU_LIBVIRT_DEBUG" >> /etc/libvirt/libvirtd.conf
+fi
 STARTED=""
 stop_daemons() {
     for d in $STARTED; do
@@ -133,7 +156,7 @@ domxml() {   # domxml NAME
     <type arch='x86_64' machine='q35'>hvm</type>
     <kernel>$L2DIR/vmlinuz</kernel>
     <initrd>$L2DIR/initrd</initrd>
-    <cmdline>console=ttyS0,115200 panic=-1 loglevel=4 rdinit=/init vmgpu.l2hold=3600</cmdline>
+    <cmdline>console=ttyS0,115200 panic=-1 loglevel=4 rdinit=/init vmgpu.l2hold=3600${VMGPU_L2_KARGS:+ $VMGPU_L2_KARGS}</cmdline>
   </os>
   <features><acpi/><apic/></features>
   $cpu</cpu>
@@ -141,6 +164,8 @@ domxml() {   # domxml NAME
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <controller type='pci' index='0' model='pcie-root'/>
+    <controller type='pci' model='pcie-root-port'/>
+    <controller type='pci' model='pcie-to-pci-bridge'/>
     <serial type='file'><source path='/tmp/$1.console'/><target port='0'/></serial>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
@@ -163,7 +188,8 @@ start_l2() {
         i=$((i + 1))
         if [ $i -gt $((L2_TIMEOUT * 2)) ] || [ "$(virsh domstate l2 2>&1)" != running ]; then
             nok "$1: L2 booted and listed its PCI devices (state $(virsh domstate l2 --reason 2>&1))"
-            tail -n 20 "$CONSOLE" 2>/dev/null | indent
+            tail -n 40 "$CONSOLE" 2>/dev/null | indent
+            cp "$CONSOLE" "/tmp/l2-$1.console" 2>/dev/null
             return 1
         fi
         sleep 0.5
@@ -193,9 +219,25 @@ EDU_HOSTDEV="0x0000:0x05:0x00.0x0"
 for phase in $PHASES; do
 note "===== phase $phase ($(uptime_s)s)"
 case $phase in
-plain)
-    start_l2 plain && { if l2_has_edu; then nok "plain: L2 has no edu"; else ok "plain: L2 has no edu"; fi; }
+plain)   # (not in the default list: a bare boot, for timing and debugging)
+    start_l2 plain
     destroy_l2 plain
+    ;;
+managed)
+    v attach "$EDU" --vm l2 --connect "$URI" --managed
+    rc_is "managed: vmgpu attach $EDU --vm l2 --managed" 0
+    is "managed: the definition has a managed <hostdev>" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=yes"
+    is "managed: attach left $EDU alone" "$(drv $EDU)" none
+    if start_l2 managed; then
+        is "managed: libvirt put $EDU on vfio-pci" "$(drv $EDU)" vfio-pci
+        if l2_has_edu; then ok "managed: L2 lists 1234:11e8"; else nok "managed: L2 lists 1234:11e8"; fi
+        if l2_edu_ok; then ok "managed: L2 reads edu's registers"; else nok "managed: L2 reads edu's registers"; fi
+    fi
+    destroy_l2 managed
+    is "managed: libvirt gave $EDU back (driverless)" "$(drv $EDU)" none
+    v detach "$EDU" --vm l2 --connect "$URI"
+    rc_is "managed: vmgpu detach $EDU --vm l2" 0
+    is "managed: no <hostdev> left" "$(hostdevs --inactive)" ""
     ;;
 assign)
     v assign "$EDU"
@@ -219,6 +261,7 @@ assign)
         fi
     fi
     destroy_l2 assign
+    is "assign: libvirt left $EDU on vfio-pci (unmanaged)" "$(drv $EDU)" vfio-pci
     v detach "$EDU" --vm l2 --connect "$URI"
     rc_is "assign: vmgpu detach $EDU --vm l2" 0
     is "assign: no <hostdev> left" "$(hostdevs --inactive)" ""
@@ -227,46 +270,77 @@ assign)
     rc_is "assign: vmgpu release $EDU" 0
     is "assign: $EDU is driverless again" "$(drv $EDU)" none
     ;;
-managed)
-    v attach "$EDU" --vm l2 --connect "$URI" --managed
-    rc_is "managed: vmgpu attach $EDU --vm l2 --managed" 0
-    is "managed: the definition has a managed <hostdev>" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=yes"
-    is "managed: attach left $EDU alone" "$(drv $EDU)" none
-    if start_l2 managed; then
-        is "managed: libvirt put $EDU on vfio-pci" "$(drv $EDU)" vfio-pci
-        if l2_has_edu; then ok "managed: L2 lists 1234:11e8"; else nok "managed: L2 lists 1234:11e8"; fi
-        if l2_edu_ok; then ok "managed: L2 reads edu's registers"; else nok "managed: L2 reads edu's registers"; fi
+gpu)
+    # The "GPU + HDMI audio" group: stdvga 01:00.0 (bochs-drm) with its
+    # companion ich9-hda 01:00.1 (snd_hda_intel).  One <hostdev> per
+    # function, both on vmgpu's root port as one multifunction slot.
+    v assign "$VGA"
+    rc_is "gpu: vmgpu assign $VGA" 0
+    is "gpu: both functions on vfio-pci" "$(drv $VGA) $(drv $HDA)" "vfio-pci vfio-pci"
+    v attach "$VGA" --vm l2 --connect "$URI"
+    rc_is "gpu: vmgpu attach $VGA --vm l2" 0
+    virsh dumpxml --inactive l2 > /tmp/l2-gpu-attached.xml 2>&1
+    is "gpu: the definition has both functions" "$(hostdevs --inactive | tr '\n' ' ' | sed 's/ $//')" \
+        "0x0000:0x01:0x00.0x0 managed=no 0x0000:0x01:0x00.0x1 managed=no"
+    if start_l2 gpu; then
+        l2pci=$(tr -d '\r' < "$CONSOLE" | sed -n 's/^L2-PCI \([0-9a-f:]*\)\.\([0-7]\) \([0-9a-f:]*\) .*/\1 \2 \3/p')
+        vga=$(echo "$l2pci" | awk '$3 == "1234:1111" { print $1 }')
+        hda=$(echo "$l2pci" | awk '$3 == "8086:293e" { print $1 }')
+        if [ -n "$vga" ] && [ "$vga" = "$hda" ]; then
+            ok "gpu: L2 has 1234:1111 and 8086:293e as functions of one slot ($vga)"
+        else
+            nok "gpu: L2 has 1234:1111 and 8086:293e as functions of one slot (vga '$vga', hda '$hda')"
+        fi
     fi
-    destroy_l2 managed
-    is "managed: libvirt gave $EDU back (driverless)" "$(drv $EDU)" none
-    v detach "$EDU" --vm l2 --connect "$URI"
-    rc_is "managed: vmgpu detach $EDU --vm l2" 0
-    is "managed: no <hostdev> left" "$(hostdevs --inactive)" ""
+    destroy_l2 gpu
+    v detach "$VGA" --vm l2 --connect "$URI"
+    rc_is "gpu: vmgpu detach $VGA --vm l2" 0
+    is "gpu: no <hostdev> left" "$(hostdevs --inactive)" ""
+    v release "$VGA"
+    rc_is "gpu: vmgpu release $VGA" 0
+    is "gpu: the host drivers are back" "$(drv $VGA) $(drv $HDA)" "bochs-drm snd_hda_intel"
     ;;
 live)
-    v assign "$EDU"
-    rc_is "live: vmgpu assign $EDU" 0
+    # The domain boots without the device (the control: L2 has no edu),
+    # then gets it while it runs.  Root ports cannot be hot-added, so a live
+    # device goes to a free hot-pluggable slot that the domain already has
+    # (vmgpu's own root port is for the next boot).  edu is conventional
+    # PCI (no PCIe capability), so libvirt wants a PCI slot, not a root
+    # port: the domain has a spare pcie-to-pci-bridge (a GPU, being PCIe,
+    # would take a spare pcie-root-port instead).
     if start_l2 live; then
+        if l2_has_edu; then nok "live: L2 booted without edu"; else ok "live: L2 booted without edu"; fi
+        v assign "$EDU"
+        rc_is "live: vmgpu assign $EDU" 0
         v attach "$EDU" --vm l2 --connect "$URI"
         rc_is "live: vmgpu attach $EDU --vm l2 (running)" 0
         is "live: the running domain has the <hostdev>" "$(hostdevs)" "$EDU_HOSTDEV managed=no"
         is "live: and its definition" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=no"
         virsh qemu-monitor-command --hmp l2 'info pci' > /tmp/infopci.out 2>&1
-        if grep -qi 'Class 00ff: PCI device 1234:11e8\|1234:11e8' /tmp/infopci.out; then
+        if grep -q 'PCI device 1234:11e8' /tmp/infopci.out; then
             ok "live: QEMU has 1234:11e8 (info pci)"
         else
             nok "live: QEMU has 1234:11e8 (info pci)"; indent < /tmp/infopci.out
         fi
+        v release "$EDU"
+        if [ "$RC" != 0 ] && [ "$(drv $EDU)" = vfio-pci ]; then
+            ok "live: vmgpu release refuses after the hot-plug (exit $RC)"
+        else
+            nok "live: vmgpu release refuses after the hot-plug (exit $RC, driver $(drv $EDU))"; indent < /tmp/v.out
+        fi
+        # unplug: L2's pciehp acknowledges it (its attention-button delay
+        # is 5 s; libvirt waits 5 s, then leaves the removal pending)
         v detach "$EDU" --vm l2 --connect "$URI"
         rc_is "live: vmgpu detach $EDU --vm l2 (running)" 0
         is "live: no <hostdev> in the definition" "$(hostdevs --inactive)" ""
-        note "live XML after detach: $(hostdevs | tr '\n' ' ')"
+        i=0
+        while [ -n "$(hostdevs)" ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i + 1)); done
+        is "live: L2 let the device go (after $((i / 2))s)" "$(hostdevs)" ""
+        v release "$EDU"
+        rc_is "live: vmgpu release $EDU while l2 still runs" 0
+        is "live: $EDU is driverless again" "$(drv $EDU)" none
     fi
     destroy_l2 live
-    v detach "$EDU" --vm l2 --connect "$URI"   # in case the live detach did not finish
-    v release "$EDU"
-    rc_is "live: vmgpu release $EDU" 0
-    is "live: $EDU is driverless again" "$(drv $EDU)" none
     ;;
 *)
     nok "unknown phase $phase" ;;
