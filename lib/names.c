@@ -5,8 +5,11 @@
  * libpci is used for its name database only: its access methods report
  * errors through a callback that must not return (it exits the process),
  * which a library cannot allow, and we read sysfs ourselves anyway. The name
- * lookup needs neither pci_init() nor a device scan.
+ * lookup needs neither pci_init() nor a device scan. libpci (and the libudev
+ * and zlib it brings) is opened with dlopen() on the first name lookup, so
+ * commands that print no names (assign, release) do not pay for loading it.
  */
+#include <dlfcn.h>
 #include <pci/pci.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -29,11 +32,36 @@ static void names_quiet(char *msg, ...)
 {
 }
 
+static struct {
+	struct pci_access *(*alloc)(void);
+	char *(*lookup_name)(struct pci_access *a, char *buf, int size, int flags, ...);
+	void (*cleanup)(struct pci_access *a);
+} libpci;
+
+static bool libpci_load(void)
+{
+	void *h;
+
+	if (libpci.alloc)
+		return true;
+	if (!(h = dlopen("libpci.so.3", RTLD_NOW | RTLD_LOCAL)))
+		return false;
+	*(void **)&libpci.lookup_name = dlsym(h, "pci_lookup_name");
+	*(void **)&libpci.cleanup = dlsym(h, "pci_cleanup");
+	*(void **)&libpci.alloc = dlsym(h, "pci_alloc");
+	return libpci.alloc && libpci.lookup_name && libpci.cleanup;
+}
+
 static struct pci_access *names_access(struct vmgpu_ctx *ctx)
 {
 	if (ctx->pacc || ctx->pacc_failed)
 		return ctx->pacc;
-	ctx->pacc = pci_alloc();
+	if (!libpci_load()) {
+		DBG(ctx, "libpci.so.3 cannot be loaded: no names");
+		ctx->pacc_failed = true;
+		return NULL;
+	}
+	ctx->pacc = libpci.alloc();
 	if (!ctx->pacc) {
 		ctx->pacc_failed = true;
 		return NULL;
@@ -63,12 +91,11 @@ int names_lookup(struct vmgpu_ctx *ctx, int kind, uint16_t vendor, uint16_t devi
 	names_jmp = &env;
 	if (setjmp(env) == 0) {
 		if (kind == PCI_LOOKUP_VENDOR || kind == PCI_LOOKUP_CLASS)
-			name = pci_lookup_name(a, buf, sizeof(buf), flags, vendor);
+			name = libpci.lookup_name(a, buf, sizeof(buf), flags, vendor);
 		else if (kind == PCI_LOOKUP_DEVICE)
-			name = pci_lookup_name(a, buf, sizeof(buf), flags, vendor, device);
+			name = libpci.lookup_name(a, buf, sizeof(buf), flags, vendor, device);
 		else
-			name = pci_lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_DEVICE,
-					       vendor, device, sv, sd);
+			name = libpci.lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_DEVICE, vendor, device, sv, sd);
 	} else {
 		DBG(ctx, "libpci failed while loading pci.ids");
 		names_jmp = NULL;
@@ -84,6 +111,6 @@ int names_lookup(struct vmgpu_ctx *ctx, int kind, uint16_t vendor, uint16_t devi
 void names_free(struct vmgpu_ctx *ctx)
 {
 	if (ctx->pacc)
-		pci_cleanup(ctx->pacc);
+		libpci.cleanup(ctx->pacc);
 	ctx->pacc = NULL;
 }

@@ -105,7 +105,8 @@ survey)
     for ids in /usr/share/misc/pci.ids /usr/share/hwdata/pci.ids; do
         [ -r "$ids" ] && extra+=(-f "$ids=$ids")
     done
-    "${RUN[@]}" -b "$VMGPU" ${extra[@]+"${extra[@]}"} "$HERE/scenarios/survey.sh" "$HERE/json-flat.awk"
+    mapfile -t carry < <("$HERE/vmgpu-carry.sh" "$VMGPU")
+    "${RUN[@]}" "${carry[@]}" ${extra[@]+"${extra[@]}"} "$HERE/scenarios/survey.sh" "$HERE/json-flat.awk"
     rc=$?
     ;;
 assign)
