@@ -53,7 +53,7 @@ static int known(int64_t v, int64_t *ret)
 
 VMGPU_EXPORT int vmgpu_dev_int(const struct vmgpu_dev *dev, enum vmgpu_dev_int what, int64_t *ret)
 {
-	const struct config_info *ci = &dev->cfg;
+	const struct config_info *ci = what >= VMGPU_INT_CONFIG_SIZE ? dev_cfg(dev) : &dev->cfg;
 
 	switch (what) {
 	case VMGPU_INT_VENDOR: return known(dev->vendor, ret);
@@ -116,7 +116,11 @@ static bool class_is_bridge(uint32_t class_code)
 
 VMGPU_EXPORT enum vmgpu_tristate vmgpu_dev_flag(const struct vmgpu_dev *dev, enum vmgpu_dev_flag what)
 {
-	const struct config_info *ci = &dev->cfg;
+	/* The header answers these; the others need the capabilities. */
+	const struct config_info *ci = what == VMGPU_FLAG_BRIDGE || what == VMGPU_FLAG_BOOT_VGA ||
+						       what == VMGPU_FLAG_VIRTFN || what == VMGPU_FLAG_CONFIG_ALL_ONES
+					       ? &dev->cfg
+					       : dev_cfg(dev);
 
 	switch (what) {
 	case VMGPU_FLAG_PCIE: return tri(ci->caps_known, ci->has_pcie);
@@ -246,7 +250,7 @@ VMGPU_EXPORT int vmgpu_dev_bar(const struct vmgpu_dev *dev, unsigned slot, struc
 	bar_type_from_flags(l->flags, &b);
 	bar_size(l, &b);
 	/* The kernel's IOV resource spans all VFs: size per VF. */
-	if (b.size_known && dev->cfg.has_sriov && dev->cfg.sriov_total_vfs > 0)
+	if (b.size_known && dev_cfg(dev)->has_sriov && dev->cfg.sriov_total_vfs > 0)
 		b.size /= dev->cfg.sriov_total_vfs;
 	*ret_bar = b;
 	return 0;
@@ -255,7 +259,7 @@ VMGPU_EXPORT int vmgpu_dev_bar(const struct vmgpu_dev *dev, unsigned slot, struc
 VMGPU_EXPORT int vmgpu_dev_rebar(const struct vmgpu_dev *dev, unsigned bar, uint64_t *ret_current,
 				 uint64_t *ret_supported_mask)
 {
-	for (unsigned i = 0; i < dev->cfg.n_rebar; i++) {
+	for (unsigned i = 0; i < dev_cfg(dev)->n_rebar; i++) {
 		if (dev->cfg.rebar[i].bar != bar)
 			continue;
 		*ret_current = (uint64_t)1 << (20 + dev->cfg.rebar[i].current);
@@ -282,6 +286,7 @@ VMGPU_EXPORT struct vmgpu_dev *vmgpu_dev_group_peer(const struct vmgpu_dev *dev,
 
 VMGPU_EXPORT size_t vmgpu_dev_n_unknown(const struct vmgpu_dev *dev)
 {
+	(void)dev_cfg(dev); /* what config space could not tell is known once read */
 	return dev->n_unknown;
 }
 

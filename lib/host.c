@@ -136,15 +136,19 @@ static int read_allow_unsafe(struct vmgpu_ctx *ctx)
 	return buf[0] == 'Y' || buf[0] == '1' ? VMGPU_YES : VMGPU_NO;
 }
 
+/* Whether config space beyond the header can be read: the kernel allows it
+ * to CAP_SYS_ADMIN for every function or for none, so one function that
+ * answers tells (a snapshot may have cut all of them to 64 bytes). */
 static int read_config_limited(const struct vmgpu_host *host)
 {
 	bool any = false;
 
 	for (size_t i = 0; i < host->n_devs; i++) {
-		if (host->devs[i]->cfg.all_ones || host->devs[i]->cfg.len == 0)
+		const struct config_info *ci = &host->devs[i]->cfg;
+		if (ci->all_ones || ci->len == 0)
 			continue;
 		any = true;
-		if (host->devs[i]->cfg.len > 64)
+		if (dev_cfg(host->devs[i])->len > 64)
 			return VMGPU_NO;
 	}
 	return any ? VMGPU_YES : VMGPU_UNKNOWN;

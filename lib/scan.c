@@ -118,11 +118,28 @@ static void read_ids(struct vmgpu_dev *dev, int dfd)
 		dev->subsys_device = (int)v;
 }
 
+/*
+ * Config space is read in two steps. The scan reads the 64-byte header of
+ * every function (IDs, class, header type, BAR registers); the capabilities
+ * are read only for functions someone asks about (dev_cfg()). Each config
+ * dword the kernel reads is a bus transaction on real hardware (and a trap
+ * in a VM): the whole 4 KiB of every function of a large host would cost
+ * seconds where an assign needs two functions.
+ */
+static void read_config_header(struct vmgpu_dev *dev, int dfd)
+{
+	uint8_t buf[64];
+	ssize_t n = sysfs_read_bin(dfd, "config", buf, sizeof(buf));
+
+	config_decode(buf, n > 0 ? (size_t)n : 0, &dev->cfg);
+}
+
 static void read_config(struct vmgpu_dev *dev, int dfd, bool as_root)
 {
 	uint8_t buf[4096];
 	ssize_t n = sysfs_read_bin(dfd, "config", buf, sizeof(buf));
 
+	dev->cfg_full = true;
 	config_decode(buf, n > 0 ? (size_t)n : 0, &dev->cfg);
 	if (n <= 0)
 		dev_add_unknown(dev, "config space: not readable");
@@ -133,6 +150,26 @@ static void read_config(struct vmgpu_dev *dev, int dfd, bool as_root)
 					     : "capabilities: config space beyond 64 bytes needs root");
 	else if (dev->cfg.has_pcie && !dev->cfg.ext_known)
 		dev_add_unknown(dev, "extended capabilities (ACS, SR-IOV, ReBAR): only 256 bytes of config space");
+}
+
+const struct config_info *dev_cfg(const struct vmgpu_dev *cdev)
+{
+	struct vmgpu_dev *dev = (struct vmgpu_dev *)cdev; /* a cache: logically const */
+	struct vmgpu_ctx *ctx = dev->host->ctx;
+	char rel[300];
+	int dfd;
+
+	if (dev->cfg_full)
+		return &dev->cfg;
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", dev->address);
+	dfd = sysfs_open(ctx, ctx->root_fd, rel, O_PATH | O_DIRECTORY);
+	if (dfd < 0) {
+		dev->cfg_full = true; /* gone: keep the header we have */
+		return &dev->cfg;
+	}
+	read_config(dev, dfd, dev->host->running_as_root);
+	close(dfd);
+	return &dev->cfg;
 }
 
 static void read_resources(struct vmgpu_dev *dev, int dfd)
@@ -228,7 +265,7 @@ static int scan_one(struct vmgpu_host *host, int devices_fd, const char *name,
 	dev->addr = *addr;
 	format_pci_address(addr, dev->address);
 	dev->path = device_path(devices_fd, name);
-	read_config(dev, dfd, host->running_as_root);
+	read_config_header(dev, dfd);
 	read_ids(dev, dfd);
 	read_resources(dev, dfd);
 	read_links(dev, dfd);

@@ -333,6 +333,7 @@ VMGPU_EXPORT int vmgpu_dev_judge(struct vmgpu_host *host, struct vmgpu_dev *dev,
 		return -ENOMEM;
 	v->host = vmgpu_host_ref(host);
 	v->dev = dev;
+	(void)dev_cfg(dev); /* the checks below read its capabilities */
 	check_host(v);
 	check_group(v);
 	check_type(v);

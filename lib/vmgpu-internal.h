@@ -171,7 +171,8 @@ struct vmgpu_dev {
 	int numa_node;               /* -1 none */
 	int boot_vga;                /* -1 absent */
 
-	struct config_info cfg;
+	struct config_info cfg;      /* the header after the scan; all of it after dev_cfg() */
+	bool cfg_full;
 	struct resource_line res[RESOURCE_MAX_LINES];
 	int n_res;                   /* -1 unreadable */
 
@@ -213,6 +214,8 @@ struct vmgpu_host {
 
 struct vmgpu_dev *host_find_address(const struct vmgpu_host *host, const struct pci_address *addr);
 void dev_add_unknown(struct vmgpu_dev *dev, const char *what);
+/* Config space with its capabilities, read on first use. */
+const struct config_info *dev_cfg(const struct vmgpu_dev *dev);
 void dev_free(struct vmgpu_dev *dev);
 /* Look up names through libpci (lazily). */
 void dev_load_names(struct vmgpu_dev *dev);
