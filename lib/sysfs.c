@@ -21,9 +21,17 @@ int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags)
 			.flags = (uint64_t)(flags | O_CLOEXEC),
 			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 		};
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-		if (fd >= 0)
-			return fd;
+		/* EAGAIN: a rename or mount anywhere on the system while the
+		 * path's ".." components were resolved; the kernel cannot
+		 * prove they stayed inside the root and asks for a retry.
+		 * Sysfs links are full of "..", and udev renames constantly. */
+		for (int tries = 0; tries < 128; tries++) {
+			fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+			if (fd >= 0)
+				return fd;
+			if (errno != EAGAIN)
+				break;
+		}
 		if (errno != ENOSYS && errno != EPERM)
 			return negative_errno();
 		no_openat2 = true; /* old kernel or seccomp: fall back */
