@@ -148,7 +148,8 @@ static void t_sriov_and_vgpu(void)
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.4/nvidia/current_vgpu_type"), 558);
-	CHECK_EQ_INT(vmgpu_plan_vgpu(rescan(&e), d, 999, 0, &p), 0);
+	CHECK_EQ_INT(vmgpu_host_lookup(rescan(&e), "0000:01:00.4", &d), 0);
+	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 999, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
 	vmgpu_plan_unref(p);
 	/* A failing write puts the type back. */
