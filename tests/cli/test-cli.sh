@@ -9,9 +9,9 @@ VMGPU=$1
 MKFIXTURE=$2
 pass=0
 fail=0
-trees=()
 tmp=$(mktemp -d)
-cleanup() { rm -rf "$tmp" "${trees[@]}"; }
+# Fixture trees are listed in a file: fixture() runs in $(...) subshells.
+cleanup() { [ -f "$tmp/trees" ] && xargs -d '\n' rm -rf <"$tmp/trees"; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
@@ -39,7 +39,7 @@ one_line_error() {
 fixture() {
 	local t
 	t=$("$MKFIXTURE" "$1") || { echo "mkfixture $1 failed" >&2; exit 99; }
-	trees+=("$t")
+	echo "$t" >>"$tmp/trees"
 	echo "$t"
 }
 

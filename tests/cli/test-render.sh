@@ -3,16 +3,17 @@
 #   test-render.sh VMGPU MKFIXTURE GOLDEN_DIR     (UPDATE=1 rewrites the goldens)
 set -u
 VMGPU=$1 MKFIXTURE=$2 GOLDEN=$3
-pass=0 fail=0 trees=()
+pass=0 fail=0
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" "${trees[@]}"' EXIT
+# Fixture trees are listed in a file: fixture() runs in $(...) subshells.
+trap '[ -f "$tmp/trees" ] && xargs -d "\n" rm -rf <"$tmp/trees"; rm -rf "$tmp"' EXIT
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 bad() { fail=$((fail + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && sed 's/^/    /' <<<"$2"; }
 
 fixture() {
 	local t
 	t=$("$MKFIXTURE" "$1") || exit 99
-	trees+=("$t")
+	echo "$t" >>"$tmp/trees"
 	echo "$t"
 }
 
