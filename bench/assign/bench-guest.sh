@@ -50,6 +50,12 @@ vm_assign() { $VMGPU assign $VGA > /dev/null 2>&1 || { echo "bench: vmgpu assign
 vm_release() { $VMGPU release $VGA > /dev/null 2>&1 || { echo "bench: vmgpu release failed"; bad=1; }; }
 # what starting vmgpu costs before it does anything (exec, dynamic linking)
 vm_start() { $VMGPU --version > /dev/null; }
+# where vmgpu's time goes, untimed in the ratio: reading the host, and
+# planning an assign with every check but no write
+vm_survey() { $VMGPU survey > /dev/null; }
+vm_plan() { $VMGPU assign --dry-run $VGA > /dev/null; }
+# the floor for a process linked against the shared libc (run-assign-bench.sh)
+hello_start() { /testbed/hello-dyn > /dev/null; }
 
 # timed METHOD OP FUNCTION
 timed() {
@@ -77,6 +83,9 @@ while [ $i -le "$CYCLES" ]; do
     if [ $((i % 10)) = 5 ]; then rmmod snd_hda_intel && modprobe snd_hda_intel; fi
     timed shell release sh_release; expect "shell release $i" "bochs-drm snd_hda_intel"
     timed vmgpu start vm_start
+    timed vmgpu survey vm_survey
+    timed vmgpu plan vm_plan
+    [ -x /testbed/hello-dyn ] && timed hello start hello_start
     i=$((i + 1))
 done
 {
