@@ -373,7 +373,33 @@ static int check_domain(virDomainPtr dom, const struct virt_req *l, bool detach,
 }
 
 /* Hot-plug (or unplug) each function into the running domain. */
-static int live_update(virDomainPtr dom, const struct virt_req *l, bool detach, struct lvreport *rep)
+/* The running domain's definition, to detach only what is plugged in: a
+ * device added to the persistent definition while the domain ran (or one
+ * unplugged by hand) is not in it, and unplugging it again is no error. */
+static xmlDocPtr live_doc(virDomainPtr dom)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	xmlDocPtr doc = xml ? parse_xml(xml) : NULL;
+
+	free(xml);
+	return doc;
+}
+
+/* true when the live definition cannot be read: then try the unplug and let
+ * libvirt say what is wrong */
+static bool live_has(xmlDocPtr live, const char *alias)
+{
+	xmlNodePtr devices = live ? child(xmlDocGetRootElement(live), "devices") : NULL;
+
+	if (!devices)
+		return true;
+	for (xmlNodePtr n = devices->children; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && alias_is(n, alias))
+			return true;
+	return false;
+}
+
+static int live_update(virDomainPtr dom, xmlDocPtr live, const struct virt_req *l, bool detach, struct lvreport *rep)
 {
 	int failed = 0;
 
@@ -382,6 +408,8 @@ static int live_update(virDomainPtr dom, const struct virt_req *l, bool detach, 
 		char alias[64];
 		hostdev_alias(alias, sizeof(alias), fn);
 		if (detach) {
+			if (!live_has(live, alias))
+				continue;
 			if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0) {
 				say(rep, "live: %s: %s", fn->address, lverr());
 				failed = -EIO;
@@ -601,31 +629,39 @@ static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *
 
 static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, struct lvreport *rep)
 {
+	xmlDocPtr live = detach ? live_doc(dom) : NULL;
 	int failed = 0;
 
-	if (e->n_fns)
-		return live_update(dom, e, detach, rep);
+	if (e->n_fns) {
+		failed = live_update(dom, live, e, detach, rep);
+		xmlFreeDoc(live);
+		return failed;
+	}
 	for (size_t i = 0; i < e->n_mdevs; i++) {
 		char alias[64], *xml = NULL;
+		bool ok = true;
 		mdev_alias(alias, sizeof(alias), e->mdevs[i]);
 		if (detach) {
-			if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0)
-				failed = -EIO;
+			if (live_has(live, alias) && virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0)
+				ok = false;
 		} else {
 			xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 			xmlDocSetRootElement(doc, new_mdev_hostdev(e->mdevs[i]));
 			if (doc_to_string(doc, &xml) == 0 && virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
-				failed = -EIO;
+				ok = false;
 			free(xml);
 			xmlFreeDoc(doc);
 		}
-		if (failed)
+		if (!ok) {
 			say(rep, "live: mdev %s: %s", e->mdevs[i], lverr());
+			failed = -EIO;
+		}
 	}
-	if (e->render_node) {
+	if (e->render_node && (!detach || live_has(live, "ua-vmgpu-virgl"))) {
 		say(rep, "live: a video device cannot be changed in a running domain; it applies at the next boot");
 		failed = -EIO;
 	}
+	xmlFreeDoc(live);
 	return failed;
 }
 

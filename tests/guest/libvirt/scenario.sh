@@ -336,6 +336,9 @@ live)
         i=0
         while [ -n "$(hostdevs)" ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i + 1)); done
         is "live: L2 let the device go (after $((i / 2))s)" "$(hostdevs)" ""
+        # again: nothing is plugged in or defined, and that is no error
+        v detach "$EDU" --vm l2 --connect "$URI"
+        rc_is "live: vmgpu detach $EDU again (running, nothing left to unplug)" 0
         v release "$EDU"
         rc_is "live: vmgpu release $EDU while l2 still runs" 0
         is "live: $EDU is driverless again" "$(drv $EDU)" none
