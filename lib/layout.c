@@ -63,7 +63,7 @@ static bool consumer_nvidia(struct vmgpu_dev *d)
 {
 	const char *name;
 
-	if (d->vendor != 0x10de || !vmgpu_dev_is_display(d))
+	if (d->vendor != PCI_VENDOR_NVIDIA || !vmgpu_dev_is_display(d))
 		return false;
 	name = vmgpu_dev_str(d, VMGPU_STR_DEVICE_NAME);
 	return !name || strstr(name, "GeForce") || strstr(name, "Geforce") || strstr(name, "TITAN");

@@ -225,6 +225,11 @@ static void read_misc(struct vmgpu_dev *dev, int dfd)
 	 * order; empty when none. Absent on older kernels. */
 	dev->reset_method = read_str_dup(dfd, "reset_method");
 	dev->reset_method_known = dev->reset_method != NULL;
+	/* Only a PF has it; unlike the SR-IOV capability it is readable
+	 * without root. A VF cannot be a PF. */
+	dev->sriov_totalvfs_attr = -1;
+	if (!dev->physfn)
+		read_int_attr(dfd, "sriov_totalvfs", &dev->sriov_totalvfs_attr);
 }
 
 /* The device's directory below sys/devices, from the bus symlink target

@@ -270,6 +270,10 @@ static void read_vf_vgpus(struct vmgpu_split *s, size_t pi)
 		if (!vf->physfn || strcmp(vf->physfn, p->name) != 0)
 			continue;
 		p->n_vfs++;
+		/* NVIDIA's vGPU manager (vGPU 17+) adds nvidia/ to the VFs of
+		 * its own GPUs only. */
+		if (!p->dev || p->dev->vendor != PCI_VENDOR_NVIDIA)
+			continue;
 		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", vf->address);
 		if (root_read_text(ctx, path, &text, NULL) < 0 || split_parse_vgpu_types(text, &types, &nt, &names) < 0)
 			continue;
@@ -364,7 +368,7 @@ VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **
 	s->host = vmgpu_host_ref(host);
 	for (size_t i = 0; i < host->n_devs; i++) {
 		struct vmgpu_dev *d = host->devs[i];
-		int total = attr_int(host->ctx, d->address, "sriov_totalvfs");
+		int total = d->sriov_totalvfs_attr;
 		struct vmgpu_split_parent *p;
 		char path[128];
 

@@ -149,6 +149,8 @@ void config_decode(const uint8_t *buf, size_t len, struct config_info *ret);
 
 #define VMGPU_MAX_UNKNOWN 8
 
+#define PCI_VENDOR_NVIDIA 0x10de
+
 struct vmgpu_dev {
 	struct vmgpu_host *host;
 	struct pci_address addr;
@@ -170,6 +172,7 @@ struct vmgpu_dev {
 	int iommu_group;             /* -1 none */
 	int numa_node;               /* -1 none */
 	int boot_vga;                /* -1 absent */
+	int sriov_totalvfs_attr;     /* sysfs sriov_totalvfs; -1 absent (not an SR-IOV PF) */
 
 	struct config_info cfg;      /* the header after the scan; all of it after dev_cfg() */
 	bool cfg_full;

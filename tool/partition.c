@@ -24,126 +24,6 @@ static bool selected(const struct vmgpu_split_parent *p, struct vmgpu_dev *const
 	return false;
 }
 
-static void json_parent(struct json_writer *w, const struct vmgpu_split *s, size_t pi)
-{
-	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
-
-	json_object_begin(w);
-	json_kv_string(w, "parent", p->name);
-	json_kv_bool(w, "pci", p->dev != NULL);
-	json_key(w, "sriov");
-	if (p->sriov_total_vfs > 0) {
-		json_object_begin(w);
-		json_kv_int(w, "total_vfs", p->sriov_total_vfs);
-		json_kv_int(w, "num_vfs", p->sriov_num_vfs);
-		json_kv_tristate(w, "autoprobe", p->sriov_autoprobe < 0 ? -1 : p->sriov_autoprobe != 0);
-		json_object_end(w);
-	} else {
-		json_null(w);
-	}
-	json_key(w, "mdev_types");
-	json_array_begin(w);
-	for (size_t i = 0; i < p->n_mdev_types; i++) {
-		const struct vmgpu_mdev_type *t = &p->mdev_types[i];
-		json_object_begin(w);
-		json_kv_string(w, "type", t->id);
-		json_kv_string(w, "name", t->name);
-		json_kv_string(w, "description", t->description);
-		json_kv_string(w, "device_api", t->device_api);
-		if (t->available >= 0)
-			json_kv_int(w, "available_instances", t->available);
-		else
-			json_kv_null(w, "available_instances");
-		if (t->vram_mib)
-			json_kv_uint(w, "vram_mib", t->vram_mib);
-		else
-			json_kv_null(w, "vram_mib");
-		json_object_end(w);
-	}
-	json_array_end(w);
-	json_key(w, "vf_vgpus");
-	json_array_begin(w);
-	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
-		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
-		json_object_begin(w);
-		json_kv_string(w, "vf", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS));
-		json_kv_uint(w, "current_vgpu_type", v->current);
-		json_key(w, "creatable");
-		json_array_begin(w);
-		for (size_t k = 0; k < v->n_creatable; k++) {
-			json_object_begin(w);
-			json_kv_uint(w, "id", v->creatable[k].id);
-			json_kv_string(w, "name", v->creatable[k].name);
-			json_kv_uint(w, "vram_mib", v->creatable[k].vram_mib);
-			json_object_end(w);
-		}
-		json_array_end(w);
-		json_object_end(w);
-	}
-	json_array_end(w);
-	json_kv_string(w, "render_node", p->render_node);
-	json_key(w, "mdevs");
-	json_array_begin(w);
-	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
-		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
-		if (strcmp(m->parent, p->name) != 0)
-			continue;
-		json_object_begin(w);
-		json_kv_string(w, "uuid", m->uuid);
-		json_kv_string(w, "type", m->type);
-		json_object_end(w);
-	}
-	json_array_end(w);
-	json_object_end(w);
-}
-
-static void text_parent(FILE *f, const struct vmgpu_split *s, size_t pi)
-{
-	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
-	bool any = false;
-
-	if (p->dev) {
-		const char *v = vmgpu_dev_str(p->dev, VMGPU_STR_VENDOR_NAME), *d = vmgpu_dev_str(p->dev, VMGPU_STR_DEVICE_NAME);
-		fprintf(f, "%s  %s %s\n", p->name, v ? v : "", d ? d : "");
-	} else {
-		fprintf(f, "%s  (virtual mdev parent)\n", p->name);
-	}
-	if (p->sriov_total_vfs > 0) {
-		fprintf(f, "  SR-IOV: %d of %d VFs enabled, autoprobe %s\n", p->sriov_num_vfs, p->sriov_total_vfs,
-			p->sriov_autoprobe < 0 ? "unknown" : p->sriov_autoprobe ? "on" : "off");
-		any = true;
-	}
-	for (size_t i = 0; i < p->n_mdev_types; i++) {
-		const struct vmgpu_mdev_type *t = &p->mdev_types[i];
-		char vram[32] = "";
-		if (t->vram_mib)
-			snprintf(vram, sizeof(vram), ", %" PRIu64 " MiB", t->vram_mib);
-		fprintf(f, "  mdev type %s%s%s%s: %d available%s\n", t->id, t->name ? " (" : "", t->name ? t->name : "",
-			t->name ? ")" : "", t->available, vram);
-		any = true;
-	}
-	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
-		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
-		fprintf(f, "  VF %s: vGPU type %u%s; creatable:", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS), v->current,
-			v->current ? "" : " (none)");
-		for (size_t k = 0; k < v->n_creatable; k++)
-			fprintf(f, "%s %u %s", k ? "," : "", v->creatable[k].id, v->creatable[k].name);
-		fputc('\n', f);
-		any = true;
-	}
-	if (p->render_node) {
-		fprintf(f, "  paravirtual sharing (virtio-gpu 3D): %s\n", p->render_node);
-		any = true;
-	}
-	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
-		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
-		if (strcmp(m->parent, p->name) == 0)
-			fprintf(f, "  mdev %s: %s\n", m->uuid, m->type);
-	}
-	if (!any)
-		fprintf(f, "  cannot be split: only whole-GPU passthrough (vmgpu assign)\n");
-}
-
 static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 {
 	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { 0 } };
@@ -200,7 +80,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 		json_array_begin(w);
 		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
 			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n))
-				json_parent(w, s, i);
+				render_split_json(w, s, i);
 		json_array_end(w);
 		json_object_end(w);
 		if (!opts->pretty)
@@ -212,7 +92,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n)) {
 				if (shown++)
 					putchar('\n');
-				text_parent(stdout, s, i);
+				render_split_text(stdout, s, i, true, "  ");
 			}
 		if (!shown)
 			printf("no GPU or SR-IOV device to split\n");

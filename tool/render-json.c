@@ -315,6 +315,17 @@ int render_survey_json(FILE *f, const struct survey_report *r, bool pretty)
 	for (size_t i = 0; i < r->n_vms; i++)
 		write_vm(w, &r->vms[i]);
 	json_array_end(w);
+	/* the objects of vmgpu partition list --json ("parents") */
+	json_key(w, "partitions");
+	if (r->split) {
+		json_array_begin(w);
+		for (size_t i = 0; i < vmgpu_split_n_parents(r->split); i++)
+			if (survey_shows_parent(r, i))
+				render_split_json(w, r->split, i);
+		json_array_end(w);
+	} else {
+		json_null(w);
+	}
 	json_object_end(w);
 	if (!pretty)
 		fputc('\n', f);

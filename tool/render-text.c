@@ -202,6 +202,33 @@ static const struct survey_vm *vm_of(const struct survey_report *r, const struct
 	return NULL;
 }
 
+/* How D can be split among VMs, when it can (vmgpu partition list). */
+static void print_split(FILE *f, const struct survey_report *r, const struct vmgpu_dev *d)
+{
+	for (size_t i = 0; r->split && i < vmgpu_split_n_parents(r->split); i++) {
+		if (vmgpu_split_parent(r->split, i)->dev != d || !render_split_possible(r->split, i))
+			continue;
+		fprintf(f, "  can be split among VMs (vmgpu partition):\n");
+		render_split_text(f, r->split, i, false, "    ");
+	}
+}
+
+/* mbochs and other parents that are no PCI function */
+static size_t print_virtual_parents(FILE *f, const struct survey_report *r, const struct style *s)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; r->split && i < vmgpu_split_n_parents(r->split); i++) {
+		const struct vmgpu_split_parent *p = vmgpu_split_parent(r->split, i);
+		if (p->dev || !survey_shows_parent(r, i))
+			continue;
+		fprintf(f, "\n%s%s%s  virtual mdev parent\n", s->bold, p->name, s->reset);
+		render_split_text(f, r->split, i, false, "  ");
+		shown++;
+	}
+	return shown;
+}
+
 int render_survey_text(FILE *f, const struct survey_report *r, bool color)
 {
 	const struct style *s = color ? &ansi : &plain;
@@ -229,7 +256,9 @@ int render_survey_text(FILE *f, const struct survey_report *r, bool color)
 		}
 		if ((vm = vm_of(r, it->dev)))
 			print_vm(f, vm, "  ");
+		print_split(f, r, it->dev);
 	}
+	shown += print_virtual_parents(f, r, s);
 	/* --all: everything else, two lines each. */
 	for (size_t i = 0, first = 1; i < r->n_items; i++) {
 		const struct survey_item *it = &r->items[i];

@@ -4,7 +4,8 @@
  *
  * Observe the host, judge each GPU (or each named device), group it with its
  * companions into what one VM would receive, compute the MMIO that VM needs,
- * and render the report as text or JSON.
+ * add how each GPU can be split (vmgpu partition list), and render the
+ * report as text or JSON.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -202,8 +203,23 @@ static int build_report(struct survey_report *r, const struct survey_args *a)
 	return 0;
 }
 
+/* The partitioning inventory shows the GPUs being surveyed, and the
+ * virtual mdev parents (mbochs, ...) when no DEVICE was named. */
+bool survey_shows_parent(const struct survey_report *r, size_t pi)
+{
+	const struct vmgpu_split_parent *p = vmgpu_split_parent(r->split, pi);
+
+	if (!p->dev)
+		return !r->named;
+	for (size_t i = 0; i < r->n_items; i++)
+		if (r->items[i].dev == p->dev)
+			return r->items[i].primary;
+	return false;
+}
+
 static void report_free(struct survey_report *r)
 {
+	vmgpu_split_unref(r->split);
 	for (size_t i = 0; i < r->n_items; i++)
 		vmgpu_verdict_unref(r->items[i].verdict);
 	free(r->items);
@@ -238,6 +254,10 @@ int cmd_survey(struct tool_opts *opts, int argc, char **argv)
 		report_free(&r);
 		return EXIT_FAILED;
 	}
+	r.named = a.n_devices > 0;
+	/* Not fatal: the survey stands without it ("partitions": null). */
+	if ((k = vmgpu_split_read(r.host, &r.split)) < 0)
+		tool_error("warning: cannot read how the GPUs can be split: %s", strerror(-k));
 	if (opts->json)
 		k = render_survey_json(stdout, &r, opts->pretty);
 	else

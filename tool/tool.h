@@ -78,6 +78,13 @@ int render_plan_text(FILE *f, const char *root, const char *op, const struct vmg
 int render_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
 		     const char *error, bool pretty);
 
+/* render-split.c: one parent of the partitioning inventory. The text form
+ * prints a heading when TITLE and prefixes each line with INDENT. */
+struct json_writer;
+bool render_split_possible(const struct vmgpu_split *s, size_t pi);
+void render_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi);
+void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *indent);
+
 /* ---- the survey report: one model, several renderers ---- */
 
 struct survey_item {
@@ -101,7 +108,10 @@ struct survey_report {
 	size_t n_items;
 	struct survey_vm *vms;
 	size_t n_vms;
+	struct vmgpu_split *split; /* how the GPUs can be split; NULL: unreadable */
+	bool named;                /* DEVICEs were named: virtual mdev parents left out */
 };
 
+bool survey_shows_parent(const struct survey_report *r, size_t pi);
 int render_survey_text(FILE *f, const struct survey_report *r, bool color);
 int render_survey_json(FILE *f, const struct survey_report *r, bool pretty);

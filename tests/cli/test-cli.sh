@@ -180,6 +180,24 @@ run "attach a bridge" 1 "$VMGPU" --root "$gpu" attach 00:01.0 --vm x --format qe
 run "bad --format" 1 "$VMGPU" --root "$gpu" attach 01:00.0 --vm x --format yaml
 one_line_error "bad --format"
 
+# --- survey carries the partitioning inventory (vmgpu partition list) ---
+md=$(fixture mdev)
+run "survey of an mdev host" 0 "$VMGPU" --root "$md" survey
+grep -q "mdev type nvidia-46 (GRID P40-2Q): 12 available, 2048 MiB" "$tmp/out" && grep -q "^mbochs  virtual mdev parent" "$tmp/out" &&
+	ok "survey text shows the GPU's mdev types and the virtual parent" || bad "survey text shows the GPU's mdev types and the virtual parent" "$(cat "$tmp/out")"
+run "survey --json of an mdev host" 0 "$VMGPU" --root "$md" --json survey
+json_check "survey json partitions" "[p['parent'] for p in d['partitions']]==['0000:01:00.0','mbochs'] and d['partitions'][1]['mdev_types'][2]=={'type':'mbochs-large','name':None,'description':'virtual display, 64 MB video memory','device_api':'vfio-pci','available_instances':4,'vram_mib':64}"
+run "partition list --json of the same host" 0 "$VMGPU" --root "$md" --json partition list
+cp "$tmp/out" "$tmp/parts.json"
+run "survey --json of a named GPU" 0 "$VMGPU" --root "$md" --json survey 01:00.0
+json_check "named GPU: its parent only, the same object as partition list" \
+	"[p['parent'] for p in d['partitions']]==['0000:01:00.0'] and d['partitions'][0]==json.load(open('$tmp/parts.json'))['parents'][0]"
+vg=$(fixture nvidia-vgpu)
+run "survey --json of a vGPU host" 0 "$VMGPU" --root "$vg" --json survey
+json_check "survey json: SR-IOV and per-VF vGPU types" "d['partitions'][0]['sriov']=={'total_vfs':16,'num_vfs':2,'autoprobe':False} and [v['current_vgpu_type'] for v in d['partitions'][0]['vf_vgpus']]==[560,0]"
+run "survey --json without splittable GPU" 0 "$VMGPU" --root "$gpu" --json survey
+json_check "no mdev, SR-IOV or render node: empty partitions" "d['partitions']==[] or all(not p['mdev_types'] and p['sriov'] is None and not p['render_node'] for p in d['partitions'])"
+
 # Nothing above changed the fixture.
 [ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
 

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * How a GPU can be split among VMs, as JSON and as text: one renderer for
+ * vmgpu partition list and for the survey.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "json-writer.h"
+#include "tool.h"
+
+void render_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi)
+{
+	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+
+	json_object_begin(w);
+	json_kv_string(w, "parent", p->name);
+	json_kv_bool(w, "pci", p->dev != NULL);
+	json_key(w, "sriov");
+	if (p->sriov_total_vfs > 0) {
+		json_object_begin(w);
+		json_kv_int(w, "total_vfs", p->sriov_total_vfs);
+		json_kv_int(w, "num_vfs", p->sriov_num_vfs);
+		json_kv_tristate(w, "autoprobe", p->sriov_autoprobe < 0 ? -1 : p->sriov_autoprobe != 0);
+		json_object_end(w);
+	} else {
+		json_null(w);
+	}
+	json_key(w, "mdev_types");
+	json_array_begin(w);
+	for (size_t i = 0; i < p->n_mdev_types; i++) {
+		const struct vmgpu_mdev_type *t = &p->mdev_types[i];
+		json_object_begin(w);
+		json_kv_string(w, "type", t->id);
+		json_kv_string(w, "name", t->name);
+		json_kv_string(w, "description", t->description);
+		json_kv_string(w, "device_api", t->device_api);
+		if (t->available >= 0)
+			json_kv_int(w, "available_instances", t->available);
+		else
+			json_kv_null(w, "available_instances");
+		if (t->vram_mib)
+			json_kv_uint(w, "vram_mib", t->vram_mib);
+		else
+			json_kv_null(w, "vram_mib");
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_key(w, "vf_vgpus");
+	json_array_begin(w);
+	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
+		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
+		json_object_begin(w);
+		json_kv_string(w, "vf", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS));
+		json_kv_uint(w, "current_vgpu_type", v->current);
+		json_key(w, "creatable");
+		json_array_begin(w);
+		for (size_t k = 0; k < v->n_creatable; k++) {
+			json_object_begin(w);
+			json_kv_uint(w, "id", v->creatable[k].id);
+			json_kv_string(w, "name", v->creatable[k].name);
+			json_kv_uint(w, "vram_mib", v->creatable[k].vram_mib);
+			json_object_end(w);
+		}
+		json_array_end(w);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_kv_string(w, "render_node", p->render_node);
+	json_key(w, "mdevs");
+	json_array_begin(w);
+	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
+		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
+		if (strcmp(m->parent, p->name) != 0)
+			continue;
+		json_object_begin(w);
+		json_kv_string(w, "uuid", m->uuid);
+		json_kv_string(w, "type", m->type);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_object_end(w);
+}
+
+bool render_split_possible(const struct vmgpu_split *s, size_t pi)
+{
+	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+
+	return p->sriov_total_vfs > 0 || p->n_mdev_types > 0 || vmgpu_split_n_vf_vgpus(s, pi) > 0 || p->render_node;
+}
+
+void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *in)
+{
+	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+
+	if (title && p->dev) {
+		const char *v = vmgpu_dev_str(p->dev, VMGPU_STR_VENDOR_NAME), *d = vmgpu_dev_str(p->dev, VMGPU_STR_DEVICE_NAME);
+		fprintf(f, "%s  %s %s\n", p->name, v ? v : "", d ? d : "");
+	} else if (title) {
+		fprintf(f, "%s  (virtual mdev parent)\n", p->name);
+	}
+	if (p->sriov_total_vfs > 0) {
+		fprintf(f, "%sSR-IOV: %d of %d VFs enabled, autoprobe %s\n", in, p->sriov_num_vfs, p->sriov_total_vfs,
+			p->sriov_autoprobe < 0 ? "unknown" : p->sriov_autoprobe ? "on" : "off");
+	}
+	for (size_t i = 0; i < p->n_mdev_types; i++) {
+		const struct vmgpu_mdev_type *t = &p->mdev_types[i];
+		char vram[32] = "";
+		if (t->vram_mib)
+			snprintf(vram, sizeof(vram), ", %" PRIu64 " MiB", t->vram_mib);
+		fprintf(f, "%smdev type %s%s%s%s: %d available%s\n", in, t->id, t->name ? " (" : "", t->name ? t->name : "",
+			t->name ? ")" : "", t->available, vram);
+	}
+	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
+		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
+		fprintf(f, "%sVF %s: vGPU type %u%s; creatable:", in, vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS), v->current,
+			v->current ? "" : " (none)");
+		for (size_t k = 0; k < v->n_creatable; k++)
+			fprintf(f, "%s %u %s", k ? "," : "", v->creatable[k].id, v->creatable[k].name);
+		fputc('\n', f);
+	}
+	if (p->render_node) {
+		fprintf(f, "%sparavirtual sharing (virtio-gpu 3D): %s\n", in, p->render_node);
+	}
+	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
+		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
+		if (strcmp(m->parent, p->name) == 0)
+			fprintf(f, "%smdev %s: %s\n", in, m->uuid, m->type);
+	}
+	if (!render_split_possible(s, pi) && title)
+		fprintf(f, "%scannot be split: only whole-GPU passthrough (vmgpu assign)\n", in);
+}
