@@ -9,6 +9,7 @@
  *              devices/<vf>/nvidia/{creatable_vgpu_types,current_vgpu_type}
  *   paravirtual sharing: the GPU's DRM render node (drm/renderD*), which
  *              virtio-gpu with virgl/venus renders on for many VMs
+ *   NVIDIA MIG: from NVML when the driver's library is there (nvml.c)
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "inuse.h"
+#include "nvml.h"
 #include "split.h"
 
 struct vf_vgpu_list {
@@ -31,6 +33,7 @@ struct vmgpu_split {
 	struct vmgpu_mdev *mdevs;
 	size_t n_mdevs;
 	struct vf_vgpu_list *vgpus; /* per parent */
+	struct nvml_mig *migs;      /* per parent */
 	char **strings;             /* everything the structures point to */
 	size_t n_strings;
 	bool failed;
@@ -359,6 +362,37 @@ static void read_mdevs(struct vmgpu_split *s)
 	closedir(d);
 }
 
+/* MIG of the NVIDIA GPUs the nvidia driver drives: NVML cannot see the
+ * others (on vfio-pci, or on nouveau), and is not even opened without one. */
+static void read_migs(struct vmgpu_split *s)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < s->n_parents && !any; i++) {
+		const struct vmgpu_dev *d = s->parents[i].dev;
+		any = d && d->vendor == PCI_VENDOR_NVIDIA && d->driver && strcmp(d->driver, "nvidia") == 0;
+	}
+	if (!any || nvml_begin(s->host->ctx) < 0)
+		return;
+	if (!(s->migs = calloc(s->n_parents, sizeof(*s->migs)))) {
+		s->failed = true;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_parents; i++) {
+		struct vmgpu_split_parent *p = &s->parents[i];
+		if (!p->dev || p->dev->vendor != PCI_VENDOR_NVIDIA || !p->dev->driver ||
+		    strcmp(p->dev->driver, "nvidia") != 0)
+			continue;
+		int r = nvml_read_mig(s->host->ctx, p->name, &s->migs[i]);
+		if (r == -ENOMEM)
+			s->failed = true;
+		if (r == 0)
+			p->mig = &s->migs[i].mig;
+	}
+out:
+	nvml_end();
+}
+
 VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **ret)
 {
 	struct vmgpu_split *s = calloc(1, sizeof(*s));
@@ -388,6 +422,7 @@ VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **
 	}
 	read_mdev_parents(s);
 	read_mdevs(s);
+	read_migs(s);
 	s->vgpus = calloc(s->n_parents ? s->n_parents : 1, sizeof(*s->vgpus));
 	if (!s->vgpus)
 		s->failed = true;
@@ -409,6 +444,9 @@ VMGPU_EXPORT struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s)
 		free((void *)s->parents[i].mdev_types);
 	for (size_t i = 0; s->vgpus && i < s->n_parents; i++)
 		free(s->vgpus[i].v);
+	for (size_t i = 0; s->migs && i < s->n_parents; i++)
+		nvml_mig_free(&s->migs[i]);
+	free(s->migs);
 	free(s->vgpus);
 	free(s->parents);
 	free(s->mdevs);

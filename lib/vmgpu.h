@@ -487,6 +487,24 @@ struct vmgpu_vgpu_type {     /* NVIDIA vGPU on an SR-IOV VF (vGPU 17+, nvidia/ i
 
 /* One parent that can be split: a PCI function (GPU, SR-IOV PF) or a
  * virtual mdev parent (the kernel's mbochs/mdpy samples). */
+/* NVIDIA MIG: a GPU instance profile ("1g.18gb"), as NVML reports it. */
+struct vmgpu_mig_profile {
+	unsigned id;             /* the profile id NVML and nvidia-smi take (device-specific) */
+	const char *name;        /* "1g.18gb"; NULL from an NVML without names */
+	unsigned slices;         /* compute slices */
+	unsigned instances;      /* how many fit on the GPU */
+	int available;           /* how many more can be created now; -1 unknown */
+	uint64_t memory_mib;
+	unsigned multiprocessors, copy_engines, decoders, encoders, jpegs, ofas;
+};
+
+struct vmgpu_mig {
+	bool current;            /* MIG mode on now */
+	bool pending;            /* after the next GPU reset */
+	size_t n_profiles;
+	const struct vmgpu_mig_profile *profiles;
+};
+
 struct vmgpu_split_parent {
 	const char *name;        /* "0000:01:00.0" or "mbochs" */
 	struct vmgpu_dev *dev;   /* NULL for a virtual parent */
@@ -497,6 +515,7 @@ struct vmgpu_split_parent {
 	const struct vmgpu_mdev_type *mdev_types;
 	const char *render_node; /* "/dev/dri/renderD128" for paravirtual sharing, or NULL */
 	size_t n_vfs;            /* VFs present (for per-VF vGPU) */
+	const struct vmgpu_mig *mig; /* NVIDIA MIG from NVML, read-only; NULL when not reported */
 };
 
 struct vmgpu_vf_vgpu {

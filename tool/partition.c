@@ -44,7 +44,8 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 			printf("Usage: vmgpu partition list [--json] [DEVICE...]\n\n"
 			       "How each GPU can be split among VMs: SR-IOV virtual functions, mediated\n"
 			       "device types (with VRAM and free instances), NVIDIA vGPU types on VFs, and\n"
-			       "the render node for paravirtual sharing; and the slices that exist.\n");
+			       "the render node for paravirtual sharing, NVIDIA MIG profiles (read-only,\n"
+			       "from NVIDIA's NVML when installed); and the slices that exist.\n");
 			return EXIT_OK;
 		}
 		fputs("Try 'vmgpu partition list --help'.\n", stderr);

@@ -67,6 +67,38 @@ void render_split_json(struct json_writer *w, const struct vmgpu_split *s, size_
 	}
 	json_array_end(w);
 	json_kv_string(w, "render_node", p->render_node);
+	json_key(w, "mig");
+	if (p->mig) {
+		json_object_begin(w);
+		json_kv_bool(w, "enabled", p->mig->current);
+		json_kv_bool(w, "pending", p->mig->pending);
+		json_key(w, "profiles");
+		json_array_begin(w);
+		for (size_t i = 0; i < p->mig->n_profiles; i++) {
+			const struct vmgpu_mig_profile *m = &p->mig->profiles[i];
+			json_object_begin(w);
+			json_kv_uint(w, "id", m->id);
+			json_kv_string(w, "name", m->name);
+			json_kv_uint(w, "slices", m->slices);
+			json_kv_uint(w, "instances", m->instances);
+			if (m->available >= 0)
+				json_kv_int(w, "available", m->available);
+			else
+				json_kv_null(w, "available");
+			json_kv_uint(w, "memory_mib", m->memory_mib);
+			json_kv_uint(w, "multiprocessors", m->multiprocessors);
+			json_kv_uint(w, "copy_engines", m->copy_engines);
+			json_kv_uint(w, "decoders", m->decoders);
+			json_kv_uint(w, "encoders", m->encoders);
+			json_kv_uint(w, "jpegs", m->jpegs);
+			json_kv_uint(w, "ofas", m->ofas);
+			json_object_end(w);
+		}
+		json_array_end(w);
+		json_object_end(w);
+	} else {
+		json_null(w);
+	}
 	json_key(w, "mdevs");
 	json_array_begin(w);
 	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
@@ -82,11 +114,30 @@ void render_split_json(struct json_writer *w, const struct vmgpu_split *s, size_
 	json_object_end(w);
 }
 
+/* MIG instances are no PCI functions: a VM gets one through a MIG-backed
+ * vGPU type, or gets the whole GPU and splits it itself. */
+static void text_mig(FILE *f, const struct vmgpu_mig *mig, const char *in)
+{
+	fprintf(f, "%sMIG: %s%s (read-only; for VMs through MIG-backed vGPU types)\n", in, mig->current ? "on" : "off",
+		mig->pending != mig->current ? (mig->pending ? ", on after a GPU reset" : ", off after a GPU reset") : "");
+	for (size_t i = 0; i < mig->n_profiles; i++) {
+		const struct vmgpu_mig_profile *m = &mig->profiles[i];
+		char count[48];
+		if (m->available >= 0)
+			snprintf(count, sizeof(count), "%d of %u free", m->available, m->instances);
+		else
+			snprintf(count, sizeof(count), "up to %u", m->instances);
+		fprintf(f, "%s  profile %u %s: %s, %" PRIu64 " MiB, %u SMs\n", in, m->id, m->name ? m->name : "(unnamed)",
+			count, m->memory_mib, m->multiprocessors);
+	}
+}
+
 bool render_split_possible(const struct vmgpu_split *s, size_t pi)
 {
 	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
 
-	return p->sriov_total_vfs > 0 || p->n_mdev_types > 0 || vmgpu_split_n_vf_vgpus(s, pi) > 0 || p->render_node;
+	return p->sriov_total_vfs > 0 || p->n_mdev_types > 0 || vmgpu_split_n_vf_vgpus(s, pi) > 0 || p->render_node ||
+	       (p->mig && p->mig->n_profiles > 0);
 }
 
 void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *in)
@@ -122,6 +173,8 @@ void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool tit
 	if (p->render_node) {
 		fprintf(f, "%sparavirtual sharing (virtio-gpu 3D): %s\n", in, p->render_node);
 	}
+	if (p->mig)
+		text_mig(f, p->mig, in);
 	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
 		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
 		if (strcmp(m->parent, p->name) == 0)

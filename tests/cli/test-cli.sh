@@ -198,6 +198,22 @@ json_check "survey json: SR-IOV and per-VF vGPU types" "d['partitions'][0]['srio
 run "survey --json without splittable GPU" 0 "$VMGPU" --root "$gpu" --json survey
 json_check "no mdev, SR-IOV or render node: empty partitions" "d['partitions']==[] or all(not p['mdev_types'] and p['sriov'] is None and not p['render_node'] for p in d['partitions'])"
 
+# --- MIG through NVML (tests/unit/fake-nvml.c answers as an H200) ---
+mg=$(fixture nvidia-mig)
+run "survey --json of an H200, no NVML for a snapshot" 0 "$VMGPU" --root "$mg" --json survey
+json_check "no NVML: mig is null" "d['partitions'][0]['mig'] is None"
+if [ -n "${FAKE_NVML:-}" ]; then
+	run "survey --json of an H200 with NVML" 0 env VMGPU_NVML_LIBRARY="$FAKE_NVML" "$VMGPU" --root "$mg" --json survey
+	json_check "MIG profiles from NVML" "d['partitions'][0]['mig']['enabled'] and [p['name'] for p in d['partitions'][0]['mig']['profiles']][:3]==['1g.18gb','2g.35gb','3g.71gb'] and d['partitions'][0]['mig']['profiles'][0]['available']==5"
+	run "partition list of an H200 with NVML" 0 env VMGPU_NVML_LIBRARY="$FAKE_NVML" "$VMGPU" --root "$mg" partition list
+	grep -q "profile 19 1g.18gb: 5 of 7 free, 16384 MiB" "$tmp/out" && ok "partition list shows the MIG profiles" ||
+		bad "partition list shows the MIG profiles" "$(cat "$tmp/out")"
+	run "NVML that cannot initialise" 0 env VMGPU_NVML_LIBRARY="$FAKE_NVML" FAKE_NVML_FAIL_INIT=1 "$VMGPU" --root "$mg" --json survey
+	json_check "failed NVML: mig is null, the survey stands" "d['partitions'][0]['mig'] is None and d['devices'][0]['verdict']=='ready'"
+fi
+run "VMGPU_NVML_LIBRARY naming no library" 0 env VMGPU_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 "$VMGPU" --root "$mg" --json survey
+json_check "missing NVML: mig is null" "d['partitions'][0]['mig'] is None"
+
 # Nothing above changed the fixture.
 [ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
 

@@ -393,6 +393,20 @@ static void s_nvidia_vgpu(struct fx *fx)
 	}
 }
 
+/* An H200 on the nvidia driver: MIG comes from NVML (tests/unit/fake-nvml.c
+ * stands in for it through VMGPU_NVML_LIBRARY), not from sysfs. */
+static void s_nvidia_mig(struct fx *fx)
+{
+	struct gpu_opts o = nvidia;
+
+	o.device = 0x2335; /* H200 */
+	o.driver = "nvidia";
+	o.bar1 = 128ULL << 30;
+	fx_host_iommu(fx);
+	root_port(fx, "0000:00:01.0", 1);
+	gpu(fx, "0000:01:00.0", "0000:00:01.0", 2, &o, 0x4000000000ULL);
+}
+
 /* The kernel's mbochs sample (a virtual parent with 4/16/64 MiB types, one
  * instance created) and a GRID P40 offering NVIDIA mdev types. */
 static void s_mdev(struct fx *fx)
@@ -478,6 +492,7 @@ const struct fx_scenario fx_scenarios[] = {
 	{ "nic-in-group", "group holds the NIC with the default route", s_nic_in_group, "0000:01:00.0", "blocked", "group_shared_with_host", "" },
 	{ "nvidia-vgpu", "A10 with vGPU types on its VFs", s_nvidia_vgpu, "0000:01:00.0", "ready", "", "" },
 	{ "mdev", "mbochs and GRID mdev types", s_mdev, "0000:01:00.0", "ready", "", "" },
+	{ "nvidia-mig", "H200 on the nvidia driver (MIG through NVML)", s_nvidia_mig, "0000:01:00.0", "ready", "", "" },
 	{ "render-nodes", "two GPUs with render nodes", s_render_nodes, "0000:02:00.0", "ready", "", "" },
 };
 const size_t fx_n_scenarios = sizeof(fx_scenarios) / sizeof(fx_scenarios[0]);

@@ -69,6 +69,71 @@ static void t_nvidia_vgpu(void)
 	inv_close(&v);
 }
 
+static const struct vmgpu_mig *mig_of(const char *scenario, struct inv *v)
+{
+	inv_open(v, scenario);
+	size_t pi = parent_index(v->s, "0000:01:00.0");
+	CHECK(pi != (size_t)-1);
+	return pi == (size_t)-1 ? NULL : vmgpu_split_parent(v->s, pi)->mig;
+}
+
+/* MIG through NVML: only with a library to ask (the fake H200 here), only
+ * for GPUs on the nvidia driver, and never for a --root snapshot unless
+ * VMGPU_NVML_LIBRARY says so. */
+static void t_mig(void)
+{
+	struct inv v;
+	const struct vmgpu_mig *m;
+
+	unsetenv("VMGPU_NVML_LIBRARY");
+	CHECK(mig_of("nvidia-mig", &v) == NULL); /* a snapshot: NVML speaks for this machine */
+	inv_close(&v);
+
+	setenv("VMGPU_NVML_LIBRARY", FAKE_NVML, 1);
+	m = mig_of("nvidia-mig", &v);
+	CHECK(m != NULL);
+	if (m) {
+		CHECK(m->current && m->pending);
+		CHECK_EQ_INT(m->n_profiles, 7);
+		CHECK_EQ_INT(m->profiles[0].id, 19);
+		CHECK_EQ_STR(m->profiles[0].name, "1g.18gb");
+		CHECK_EQ_INT(m->profiles[0].instances, 7);
+		CHECK_EQ_INT(m->profiles[0].available, 5);
+		CHECK_EQ_INT(m->profiles[0].memory_mib, 16384);
+		CHECK_EQ_STR(m->profiles[4].name, "7g.141gb");
+		CHECK_EQ_INT(m->profiles[4].slices, 7);
+		CHECK_EQ_INT(m->profiles[4].ofas, 1);
+		CHECK_EQ_STR(m->profiles[6].name, "1g.35gb");
+	}
+	inv_close(&v);
+
+	/* an NVML before R510: no names, the rest the same */
+	setenv("FAKE_NVML_NO_V2", "1", 1);
+	m = mig_of("nvidia-mig", &v);
+	CHECK(m && m->n_profiles == 7 && m->profiles[0].name == NULL && m->profiles[0].available == 5);
+	inv_close(&v);
+	unsetenv("FAKE_NVML_NO_V2");
+
+	/* no MIG on this GPU, NVML not initialised, GPU unknown to NVML */
+	setenv("FAKE_NVML_NO_MIG", "1", 1);
+	CHECK(mig_of("nvidia-mig", &v) == NULL);
+	inv_close(&v);
+	unsetenv("FAKE_NVML_NO_MIG");
+	setenv("FAKE_NVML_FAIL_INIT", "1", 1);
+	CHECK(mig_of("nvidia-mig", &v) == NULL);
+	inv_close(&v);
+	unsetenv("FAKE_NVML_FAIL_INIT");
+	setenv("FAKE_NVML_GPUS", "0000:41:00.0", 1);
+	CHECK(mig_of("nvidia-mig", &v) == NULL);
+	inv_close(&v);
+	unsetenv("FAKE_NVML_GPUS");
+
+	/* a GPU on nouveau: NVML cannot see it and is not asked */
+	CHECK(mig_of("gpu-audio", &v) == NULL);
+	inv_close(&v);
+	unsetenv("VMGPU_NVML_LIBRARY");
+}
+
 static void t_mdev(void)
 {
 	struct inv v;
@@ -137,6 +202,7 @@ int main(void)
 {
 	static const struct test_case tests[] = {
 		{ "NVIDIA vGPU types on VFs", t_nvidia_vgpu },
+		{ "NVIDIA MIG through NVML", t_mig },
 		{ "mdev parents, types, instances", t_mdev },
 		{ "render node of each GPU", t_render_nodes },
 		{ "vendor text parsers", t_parsers },

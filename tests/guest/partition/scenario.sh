@@ -211,6 +211,19 @@ if want list; then
     check "text: 'SR-IOV: 0 of 4 VFs enabled, autoprobe on'" has /tmp/v.out "SR-IOV: 0 of 4 VFs enabled, autoprobe on"
     v partition list --json mbochs
     note "(informational: a virtual parent is not a PCI DEVICE) $(head -n 1 /tmp/v.err)"
+    # the survey carries the same inventory (its "partitions")
+    v survey --json
+    rc_is "survey --json exits 0" 0
+    if jflat; then
+        i=$(sed -n 's/^\.partitions\[\([0-9]*\)\]\.parent="mbochs"$/\1/p' /tmp/v.flat | head -n 1)
+        is "survey: mbochs-large in partitions, 4 available" \
+            "$(jget ".partitions[${i:-x}].mdev_types[2].type"):$(jget ".partitions[${i:-x}].mdev_types[2].available_instances")" \
+            "mbochs-large:4"
+    else
+        nok "survey --json: not JSON"; vshow
+    fi
+    v survey
+    check "survey text: 'mbochs  virtual mdev parent'" has /tmp/v.out "mbochs  virtual mdev parent"
 fi
 
 # ============================================================== create
