@@ -142,7 +142,7 @@ assign-faults)
     ;;
 assign-stress)
     # VMGPU_STRESS_CYCLES / _WORKERS / _ROUNDS override the counts
-    assign_run assign-stress.sh -e "CYCLES=${VMGPU_STRESS_CYCLES:-100}" \
+    assign_run assign-stress.sh -e "CYCLES=${VMGPU_STRESS_CYCLES:-200}" \
         -e "WORKERS=${VMGPU_STRESS_WORKERS:-4}" -e "ROUNDS=${VMGPU_STRESS_ROUNDS:-20}"
     rc=$?
     ;;
