@@ -91,12 +91,9 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, bool attach
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "m:c:nh", longopts, NULL)) != -1) {
-		int r = tool_common_option(opts, c, optarg);
-		if (r < 0)
+	while ((c = tool_getopt(opts, argc, argv, TOOL_COMMON_SHORTOPTS "m:c:nh", longopts)) != -1) {
+		if (c == TOOL_OPT_BAD)
 			return -EINVAL;
-		if (r > 0)
-			continue;
 		switch (c) {
 		case 'm': a->vm = optarg; break;
 		case 'c': a->uri = optarg; break;

@@ -70,7 +70,7 @@ bool tool_use_color(const struct tool_opts *opts, FILE *f)
 	return isatty(fileno(f));
 }
 
-int tool_common_option(struct tool_opts *opts, int c, const char *arg)
+static int common_option(struct tool_opts *opts, int c, const char *arg)
 {
 	switch (c) {
 	case 'r':
@@ -100,6 +100,20 @@ int tool_common_option(struct tool_opts *opts, int c, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+int tool_getopt(struct tool_opts *opts, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int r = common_option(opts, c, optarg);
+		if (r < 0)
+			return TOOL_OPT_BAD;
+		if (r == 0)
+			return c;
+	}
+	return -1;
 }
 
 static void usage(FILE *f)
@@ -133,13 +147,10 @@ int main(int argc, char **argv)
 	int c;
 
 	/* "+": stop at the command name; the command parses the rest. */
-	while ((c = getopt_long(argc, argv, "+" TOOL_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-		int r = tool_common_option(&opts, c, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
+	while ((c = tool_getopt(&opts, argc, argv, "+" TOOL_COMMON_SHORTOPTS "h", longopts)) != -1) {
 		switch (c) {
+		case TOOL_OPT_BAD:
+			return EXIT_USAGE;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;

@@ -34,12 +34,9 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 	size_t n = 0;
 	int c, rc = EXIT_FAILED, k;
 
-	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-		int r = tool_common_option(opts, c, optarg);
-		if (r < 0)
+	while ((c = tool_getopt(opts, argc, argv, TOOL_COMMON_SHORTOPTS "h", longopts)) != -1) {
+		if (c == TOOL_OPT_BAD)
 			return EXIT_USAGE;
-		if (r > 0)
-			continue;
 		if (c == 'h') {
 			printf("Usage: vmgpu partition list [--json] [DEVICE...]\n\n"
 			       "How each GPU can be split among VMs: SR-IOV virtual functions, mediated\n"
@@ -130,13 +127,10 @@ static int parse_slice_args(struct tool_opts *opts, int argc, char **argv, struc
 	int c;
 
 	a->count = 1;
-	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "nph", longopts, NULL)) != -1) {
-		int r = tool_common_option(opts, c, optarg);
+	while ((c = tool_getopt(opts, argc, argv, TOOL_COMMON_SHORTOPTS "nph", longopts)) != -1) {
 		char *end;
-		if (r < 0)
+		if (c == TOOL_OPT_BAD)
 			return -EINVAL;
-		if (r > 0)
-			continue;
 		switch (c) {
 		case 'n': a->dry_run = true; break;
 		case 'p': a->flags |= VMGPU_PLAN_PERSIST; break;

@@ -164,12 +164,9 @@ int cmd_plan(struct tool_opts *opts, int argc, char **argv)
 	unsigned flags = 0;
 	int c, k, rc = EXIT_FAILED;
 
-	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "ph", longopts, NULL)) != -1) {
-		int r = tool_common_option(opts, c, optarg);
-		if (r < 0)
+	while ((c = tool_getopt(opts, argc, argv, TOOL_COMMON_SHORTOPTS "ph", longopts)) != -1) {
+		if (c == TOOL_OPT_BAD)
 			return EXIT_USAGE;
-		if (r > 0)
-			continue;
 		if (c == 'A')
 			apply = true;
 		else if (c == 'p')

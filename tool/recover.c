@@ -18,12 +18,9 @@ int cmd_recover(struct tool_opts *opts, int argc, char **argv)
 	char *report = NULL;
 	int c, k;
 
-	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-		int r = tool_common_option(opts, c, optarg);
-		if (r < 0)
+	while ((c = tool_getopt(opts, argc, argv, TOOL_COMMON_SHORTOPTS "h", longopts)) != -1) {
+		if (c == TOOL_OPT_BAD)
 			return EXIT_USAGE;
-		if (r > 0)
-			continue;
 		if (c == 'F') {
 			finish = true;
 		} else if (c == 'h') {

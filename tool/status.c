@@ -40,12 +40,9 @@ int cmd_status(struct tool_opts *opts, int argc, char **argv)
 	struct json_writer *w = NULL;
 	int c, k, rc = EXIT_FAILED;
 
-	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-		int r = tool_common_option(opts, c, optarg);
-		if (r < 0)
+	while ((c = tool_getopt(opts, argc, argv, TOOL_COMMON_SHORTOPTS "h", longopts)) != -1) {
+		if (c == TOOL_OPT_BAD)
 			return EXIT_USAGE;
-		if (r > 0)
-			continue;
 		if (c == 'h') {
 			printf("Usage: vmgpu status [--json]\n\nWhat vmgpu has assigned to vfio-pci, since when, "
 			       "the drivers it will restore,\nand whether the host still matches.\n");

@@ -43,12 +43,9 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, struct surv
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, TOOL_COMMON_SHORTOPTS "ah", longopts, NULL)) != -1) {
-		int r = tool_common_option(opts, c, optarg);
-		if (r < 0)
+	while ((c = tool_getopt(opts, argc, argv, TOOL_COMMON_SHORTOPTS "ah", longopts)) != -1) {
+		if (c == TOOL_OPT_BAD)
 			return -EINVAL;
-		if (r > 0)
-			continue;
 		switch (c) {
 		case 'a':
 			a->all = true;

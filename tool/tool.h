@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -39,9 +40,11 @@ struct tool_cmd {
 	{ "help", no_argument, NULL, 'h' }
 #define TOOL_COMMON_SHORTOPTS "r:jv"
 
-/* Handles a common option; returns 1 if handled, 0 if not common, -1 on a
- * bad value (message already printed). */
-int tool_common_option(struct tool_opts *opts, int c, const char *arg);
+/* getopt_long() that handles the common options itself: returns the next
+ * option of the command's own, -1 at the end, or TOOL_OPT_BAD after a bad
+ * value of a common option (the error is printed already). */
+#define TOOL_OPT_BAD (-2)
+int tool_getopt(struct tool_opts *opts, int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* One-line error to stderr, "vmgpu: ...". */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
