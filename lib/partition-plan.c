@@ -280,7 +280,7 @@ VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *con
 			if (strcmp(vmgpu_split_mdev(s, k)->uuid, uuids[i]) == 0)
 				m = vmgpu_split_mdev(s, k);
 		if (!m) {
-			plan_refuse(p, "no_such_mdev", false, "See vmgpu partition list.", "No mdev %s on this host.", uuids[i]);
+			plan_refuse(p, "no_such_mdev", false, "See vmgpu partition list.", "mdev %s does not exist on this host.", uuids[i]);
 			continue;
 		}
 		if (mdev_in_use(host->ctx, m->uuid, who, sizeof(who))) {
