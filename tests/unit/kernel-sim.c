@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "kernel-sim.h"
+#include "testlib.h"
 
 static struct ksim *sim_of(struct vmgpu_ctx *ctx)
 {
@@ -279,4 +281,31 @@ void ksim_attach(struct ksim *k, struct vmgpu_ctx *ctx, const char *root)
 		closedir(d);
 	ctx->kernel_write = sim_write;
 	ctx->kernel_data = k;
+}
+
+void ksim_env_open(struct ksim_env *e, const char *scenario)
+{
+	memset(e, 0, sizeof(*e));
+	e->fx = fx_new();
+	fx_scenario_find(scenario)->build(e->fx);
+	fx_finish(e->fx);
+	if (vmgpu_ctx_new(fx_root(e->fx), &e->ctx) < 0)
+		abort();
+	vmgpu_ctx_set_log_fn(e->ctx, NULL, NULL);
+	ksim_attach(&e->sim, e->ctx, fx_root(e->fx));
+}
+
+struct vmgpu_host *ksim_env_rescan(struct ksim_env *e)
+{
+	vmgpu_host_unref(e->host);
+	e->host = NULL;
+	CHECK_EQ_INT(vmgpu_host_scan(e->ctx, &e->host), 0);
+	return e->host;
+}
+
+void ksim_env_close(struct ksim_env *e)
+{
+	vmgpu_host_unref(e->host);
+	vmgpu_ctx_unref(e->ctx);
+	fx_free(e->fx);
 }

@@ -33,3 +33,18 @@ void ksim_attach(struct ksim *k, struct vmgpu_ctx *ctx, const char *root);
 /* The driver of ADDR in the tree ("" none). */
 void ksim_driver(const struct ksim *k, const char *addr, char *buf, size_t sz);
 void ksim_override(const struct ksim *k, const char *addr, char *buf, size_t sz);
+
+/* A fixture host with the simulated kernel hooked in: what the plan tests
+ * start from. */
+struct ksim_env {
+	struct fx *fx;
+	struct ksim sim;
+	struct vmgpu_ctx *ctx;
+	struct vmgpu_host *host;
+};
+
+void ksim_env_open(struct ksim_env *e, const char *scenario);
+/* A fresh reading of the host, as each vmgpu run makes (the previous
+ * host, and every device looked up in it, is gone). */
+struct vmgpu_host *ksim_env_rescan(struct ksim_env *e);
+void ksim_env_close(struct ksim_env *e);

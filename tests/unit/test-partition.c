@@ -11,42 +11,8 @@
 #include "kernel-sim.h"
 #include "testlib.h"
 
-struct env {
-	struct fx *fx;
-	struct ksim sim;
-	struct vmgpu_ctx *ctx;
-	struct vmgpu_host *host;
-};
-
-static void env_open(struct env *e, const char *scenario)
-{
-	memset(e, 0, sizeof(*e));
-	e->fx = fx_new();
-	fx_scenario_find(scenario)->build(e->fx);
-	fx_finish(e->fx);
-	if (vmgpu_ctx_new(fx_root(e->fx), &e->ctx) < 0)
-		abort();
-	vmgpu_ctx_set_log_fn(e->ctx, NULL, NULL);
-	ksim_attach(&e->sim, e->ctx, fx_root(e->fx));
-}
-
-static struct vmgpu_host *rescan(struct env *e)
-{
-	vmgpu_host_unref(e->host);
-	e->host = NULL;
-	CHECK_EQ_INT(vmgpu_host_scan(e->ctx, &e->host), 0);
-	return e->host;
-}
-
-static void env_close(struct env *e)
-{
-	vmgpu_host_unref(e->host);
-	vmgpu_ctx_unref(e->ctx);
-	fx_free(e->fx);
-}
-
 /* ROOT/DIR/NAME exists */
-static bool exists(struct env *e, const char *dir, const char *name)
+static bool exists(struct ksim_env *e, const char *dir, const char *name)
 {
 	char p[1024];
 
@@ -58,7 +24,7 @@ static bool exists(struct env *e, const char *dir, const char *name)
 	return lstat(p, &st) == 0;
 }
 
-static int read_num(struct env *e, const char *rel)
+static int read_num(struct ksim_env *e, const char *rel)
 {
 	char p[1024], buf[32] = "";
 	FILE *f;
@@ -72,12 +38,12 @@ static int read_num(struct env *e, const char *rel)
 	return atoi(buf);
 }
 
-static size_t n_mdevs(struct env *e)
+static size_t n_mdevs(struct ksim_env *e)
 {
 	struct vmgpu_split *s;
 	size_t n;
 
-	if (vmgpu_split_read(rescan(e), &s) < 0)
+	if (vmgpu_split_read(ksim_env_rescan(e), &s) < 0)
 		return 999;
 	n = vmgpu_split_n_mdevs(s);
 	vmgpu_split_unref(s);
@@ -86,12 +52,12 @@ static size_t n_mdevs(struct env *e)
 
 static void t_mdev_create_remove(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p = NULL;
 	char uuid[2][40];
 
-	env_open(&e, "mdev");
-	CHECK_EQ_INT(vmgpu_plan_mdev_create(rescan(&e), "mbochs", "mbochs-large", 2, VMGPU_PLAN_PERSIST, &p), 0);
+	ksim_env_open(&e, "mdev");
+	CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "mbochs-large", 2, VMGPU_PLAN_PERSIST, &p), 0);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_n_created(p), 2);
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
@@ -104,16 +70,16 @@ static void t_mdev_create_remove(void)
 	CHECK_EQ_INT(n_mdevs(&e), 3);
 	CHECK_EQ_INT(read_num(&e, "sys/class/mdev_bus/mbochs/mdev_supported_types/mbochs-large/available_instances"), 2);
 	/* More than available: refused, nothing done. */
-	CHECK_EQ_INT(vmgpu_plan_mdev_create(rescan(&e), "mbochs", "mbochs-large", 3, 0, &p), 0);
+	CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "mbochs-large", 3, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -EPERM);
 	vmgpu_plan_unref(p);
-	CHECK_EQ_INT(vmgpu_plan_mdev_create(rescan(&e), "mbochs", "no-such-type", 1, 0, &p), 0);
+	CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "no-such-type", 1, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
 	vmgpu_plan_unref(p);
 	/* Remove both: instances and their mdevctl definitions go. */
 	const char *const rm[] = { uuid[0], uuid[1] };
-	CHECK_EQ_INT(vmgpu_plan_mdev_remove(rescan(&e), rm, 2, 0, &p), 0);
+	CHECK_EQ_INT(vmgpu_plan_mdev_remove(ksim_env_rescan(&e), rm, 2, 0, &p), 0);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
@@ -121,20 +87,20 @@ static void t_mdev_create_remove(void)
 	CHECK(!exists(&e, "etc/mdevctl.d/mbochs", uuid[1]));
 	CHECK_EQ_INT(n_mdevs(&e), 1);
 	const char *const bad[] = { "00000000-0000-0000-0000-000000000000" };
-	CHECK_EQ_INT(vmgpu_plan_mdev_remove(rescan(&e), bad, 1, 0, &p), 0);
+	CHECK_EQ_INT(vmgpu_plan_mdev_remove(ksim_env_rescan(&e), bad, 1, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
 	vmgpu_plan_unref(p);
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 static void t_sriov_and_vgpu(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p = NULL;
 	struct vmgpu_dev *d;
 
-	env_open(&e, "nvidia-vgpu");
-	CHECK_EQ_INT(vmgpu_host_lookup(rescan(&e), "0000:01:00.0", &d), 0);
+	ksim_env_open(&e, "nvidia-vgpu");
+	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.0", &d), 0);
 	CHECK_EQ_INT(vmgpu_plan_sriov(e.host, d, 8, 0, &p), 0);
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 2); /* 2 -> 0 -> 8 */
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
@@ -143,17 +109,17 @@ static void t_sriov_and_vgpu(void)
 	CHECK_EQ_INT(vmgpu_plan_sriov(e.host, d, 17, 0, &p), 0); /* totalvfs is 16 */
 	CHECK(vmgpu_plan_refused(p));
 	vmgpu_plan_unref(p);
-	CHECK_EQ_INT(vmgpu_host_lookup(rescan(&e), "0000:01:00.4", &d), 0);
+	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.4", &d), 0);
 	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 558, 0, &p), 0);
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.4/nvidia/current_vgpu_type"), 558);
-	CHECK_EQ_INT(vmgpu_host_lookup(rescan(&e), "0000:01:00.4", &d), 0);
+	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.4", &d), 0);
 	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 999, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
 	vmgpu_plan_unref(p);
 	/* A failing write puts the type back. */
-	CHECK_EQ_INT(vmgpu_host_lookup(rescan(&e), "0000:01:00.4", &d), 0);
+	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.4", &d), 0);
 	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 557, 0, &p), 0);
 	e.sim.fail_write = 2;
 	e.sim.writes = 0;
@@ -161,7 +127,7 @@ static void t_sriov_and_vgpu(void)
 	e.sim.fail_write = 0;
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.4/nvidia/current_vgpu_type"), 558);
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 static void crash_cb(void *userdata, size_t i, size_t n, const struct vmgpu_step *s, int result)
@@ -175,14 +141,14 @@ static void t_crash_mdev(void)
 {
 	for (size_t k = 1; k <= 4; k++) {
 		for (int finish = 0; finish <= 1; finish++) {
-			struct env e;
+			struct ksim_env e;
 			struct vmgpu_plan *p = NULL;
 			bool rec = false;
 			pid_t pid;
 			int st;
 
-			env_open(&e, "mdev");
-			CHECK_EQ_INT(vmgpu_plan_mdev_create(rescan(&e), "mbochs", "mbochs-small", 2, VMGPU_PLAN_PERSIST, &p), 0);
+			ksim_env_open(&e, "mdev");
+			CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "mbochs-small", 2, VMGPU_PLAN_PERSIST, &p), 0);
 			if ((pid = fork()) == 0) {
 				vmgpu_plan_apply(p, crash_cb, &k);
 				_exit(3);
@@ -199,7 +165,7 @@ static void t_crash_mdev(void)
 			CHECK_EQ_INT(read_num(&e, "sys/class/mdev_bus/mbochs/mdev_supported_types/mbochs-small/available_instances"),
 				     finish ? 62 : 64);
 			vmgpu_plan_unref(p);
-			env_close(&e);
+			ksim_env_close(&e);
 		}
 	}
 }

@@ -16,47 +16,12 @@
 #include "kernel-sim.h"
 #include "testlib.h"
 
-struct env {
-	struct fx *fx;
-	struct ksim sim;
-	struct vmgpu_ctx *ctx;
-	struct vmgpu_host *host;
-};
-
-static void env_open(struct env *e, const char *scenario)
-{
-	memset(e, 0, sizeof(*e));
-	e->fx = fx_new();
-	fx_scenario_find(scenario)->build(e->fx);
-	fx_finish(e->fx);
-	if (vmgpu_ctx_new(fx_root(e->fx), &e->ctx) < 0)
-		abort();
-	vmgpu_ctx_set_log_fn(e->ctx, NULL, NULL);
-	ksim_attach(&e->sim, e->ctx, fx_root(e->fx));
-}
-
-/* A fresh reading of the host, as each vmgpu run makes. */
-static struct vmgpu_host *rescan(struct env *e)
-{
-	vmgpu_host_unref(e->host);
-	e->host = NULL;
-	CHECK_EQ_INT(vmgpu_host_scan(e->ctx, &e->host), 0);
-	return e->host;
-}
-
-static void env_close(struct env *e)
-{
-	vmgpu_host_unref(e->host);
-	vmgpu_ctx_unref(e->ctx);
-	fx_free(e->fx);
-}
-
-static struct vmgpu_plan *plan(struct env *e, bool assign, const char *addr, unsigned flags)
+static struct vmgpu_plan *plan(struct ksim_env *e, bool assign, const char *addr, unsigned flags)
 {
 	struct vmgpu_dev *d = NULL;
 	struct vmgpu_plan *p = NULL;
 
-	rescan(e);
+	ksim_env_rescan(e);
 	CHECK_EQ_INT(vmgpu_host_lookup(e->host, addr, &d), 0);
 	if (!d)
 		return NULL;
@@ -64,7 +29,7 @@ static struct vmgpu_plan *plan(struct env *e, bool assign, const char *addr, uns
 	return p;
 }
 
-static void expect_drivers(struct env *e, const char *a0, const char *a1)
+static void expect_drivers(struct ksim_env *e, const char *a0, const char *a1)
 {
 	char drv[64];
 
@@ -74,7 +39,7 @@ static void expect_drivers(struct env *e, const char *a0, const char *a1)
 	CHECK_EQ_STR(drv, a1);
 }
 
-static void expect_as_before(struct env *e)
+static void expect_as_before(struct ksim_env *e)
 {
 	char ovr[64];
 
@@ -85,7 +50,7 @@ static void expect_as_before(struct env *e)
 	CHECK_EQ_STR(ovr, "");
 }
 
-static bool journal_exists(struct env *e)
+static bool journal_exists(struct ksim_env *e)
 {
 	char p[512];
 
@@ -93,7 +58,7 @@ static bool journal_exists(struct env *e)
 	return access(p, F_OK) == 0;
 }
 
-static size_t n_assigned(struct env *e)
+static size_t n_assigned(struct ksim_env *e)
 {
 	struct vmgpu_state *st = NULL;
 	size_t n;
@@ -108,13 +73,13 @@ static size_t n_assigned(struct env *e)
 
 static void t_assign_release(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p;
 	struct vmgpu_step s;
 	struct vmgpu_state *st;
 	struct vmgpu_assignment a;
 
-	env_open(&e, "gpu-audio");
+	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_n_devices(p), 2); /* the audio function comes along */
@@ -162,17 +127,17 @@ static void t_assign_release(void)
 	expect_as_before(&e);
 	CHECK_EQ_INT(n_assigned(&e), 0);
 	CHECK(!journal_exists(&e));
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 /* Every write in turn fails: the host ends as it was, and says so. */
 static void t_rollback_each_write(void)
 {
 	for (int k = 1; k <= 7; k++) {
-		struct env e;
+		struct ksim_env e;
 		struct vmgpu_plan *p;
 
-		env_open(&e, "gpu-audio");
+		ksim_env_open(&e, "gpu-audio");
 		p = plan(&e, true, "0000:01:00.0", 0);
 		e.sim.fail_write = k;
 		e.sim.writes = 0;
@@ -183,24 +148,24 @@ static void t_rollback_each_write(void)
 		CHECK(!journal_exists(&e));
 		CHECK_EQ_INT(n_assigned(&e), 0);
 		vmgpu_plan_unref(p);
-		env_close(&e);
+		ksim_env_close(&e);
 	}
 }
 
 /* vfio-pci refuses the audio function: verification catches it. */
 static void t_bind_refused(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p;
 
-	env_open(&e, "gpu-audio");
+	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
 	e.sim.refuse_bind = "0000:01:00.1";
 	CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
 	CHECK(strstr(vmgpu_plan_error(p), "0000:01:00.1") != NULL);
 	expect_as_before(&e);
 	vmgpu_plan_unref(p);
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 struct crash {
@@ -218,14 +183,14 @@ static void crash_cb(void *userdata, size_t i, size_t n, const struct vmgpu_step
 /* Crash after step K of assign (or release), then recover. */
 static void crash_and_recover(bool assign, size_t k, bool finish)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p;
 	bool recovered = false;
 	char *report = NULL;
 	pid_t pid;
 	int status;
 
-	env_open(&e, "gpu-audio");
+	ksim_env_open(&e, "gpu-audio");
 	if (!assign) {
 		p = plan(&e, true, "0000:01:00.0", 0);
 		CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
@@ -234,7 +199,7 @@ static void crash_and_recover(bool assign, size_t k, bool finish)
 	p = plan(&e, assign, "0000:01:00.0", 0);
 	if (k > vmgpu_plan_n_steps(p)) {
 		vmgpu_plan_unref(p);
-		env_close(&e);
+		ksim_env_close(&e);
 		return;
 	}
 	pid = fork();
@@ -259,7 +224,7 @@ static void crash_and_recover(bool assign, size_t k, bool finish)
 		expect_as_before(&e);
 		CHECK_EQ_INT(n_assigned(&e), 0);
 	}
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 static void t_crash_assign(void)
@@ -288,20 +253,20 @@ static bool has_refusal(const struct vmgpu_plan *p, const char *code, bool *forc
 
 static void t_refusals(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p;
 	bool forced = false;
 
-	env_open(&e, "disk-in-group");
+	ksim_env_open(&e, "disk-in-group");
 	p = plan(&e, true, "0000:02:00.0", VMGPU_PLAN_FORCE);
 	CHECK(has_refusal(p, "host_disk_in_use", &forced) && !forced);
 	CHECK(has_refusal(p, "group_shared_with_host", &forced) && forced);
 	CHECK(vmgpu_plan_refused(p)); /* --force does not take a mounted disk */
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -EPERM);
 	vmgpu_plan_unref(p);
-	env_close(&e);
+	ksim_env_close(&e);
 
-	env_open(&e, "gpu-open");
+	ksim_env_open(&e, "gpu-open");
 	p = plan(&e, true, "0000:01:00.0", 0);
 	CHECK(has_refusal(p, "device_open", &forced) && !forced);
 	CHECK(vmgpu_plan_refused(p));
@@ -310,21 +275,21 @@ static void t_refusals(void)
 	CHECK(has_refusal(p, "device_open", &forced) && forced);
 	CHECK(!vmgpu_plan_refused(p));
 	vmgpu_plan_unref(p);
-	env_close(&e);
+	ksim_env_close(&e);
 
-	env_open(&e, "nic-in-group");
+	ksim_env_open(&e, "nic-in-group");
 	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_FORCE);
 	CHECK(has_refusal(p, "host_network_in_use", &forced) && !forced);
 	vmgpu_plan_unref(p);
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 static void t_release_foreign(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p;
 
-	env_open(&e, "gpu-audio");
+	ksim_env_open(&e, "gpu-audio");
 	/* On its own driver and never assigned: released already. */
 	p = plan(&e, false, "0000:01:00.0", 0);
 	CHECK(!vmgpu_plan_refused(p));
@@ -355,16 +320,16 @@ static void t_release_foreign(void)
 		ksim_driver(&e.sim, "0000:01:00.0", drv, sizeof(drv));
 		CHECK_EQ_STR(drv, "nouveau");
 	}
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 static void t_vanished_and_stale(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p, *q;
 	char path[512];
 
-	env_open(&e, "gpu-audio");
+	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
 	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/0000:01:00.1", fx_root(e.fx));
 	rename(path, "/tmp/vmgpu-test-vanished");
@@ -384,17 +349,17 @@ static void t_vanished_and_stale(void)
 	vmgpu_host_unref(old);
 	vmgpu_plan_unref(p);
 	vmgpu_plan_unref(q);
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 static void t_persist(void)
 {
-	struct env e;
+	struct ksim_env e;
 	struct vmgpu_plan *p;
 	char path[512];
 	struct stat st;
 
-	env_open(&e, "gpu-audio");
+	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
@@ -407,7 +372,7 @@ static void t_persist(void)
 	snprintf(path, sizeof(path), "%s/etc/modules-load.d/vmgpu-vfio.conf", fx_root(e.fx));
 	CHECK(stat(path, &st) < 0); /* the last persistent assignment is gone */
 	expect_as_before(&e);
-	env_close(&e);
+	ksim_env_close(&e);
 }
 
 /* A crash after --persist wrote its rules: recovery removes them with the
@@ -415,14 +380,14 @@ static void t_persist(void)
 static void t_persist_crash(void)
 {
 	for (size_t k = 9; k <= 11; k++) {
-		struct env e;
+		struct ksim_env e;
 		struct vmgpu_plan *p;
 		char rule[512], conf[512];
 		struct stat st;
 		pid_t pid;
 		int status;
 
-		env_open(&e, "gpu-audio");
+		ksim_env_open(&e, "gpu-audio");
 		snprintf(rule, sizeof(rule), "%s/etc/udev/rules.d/61-vmgpu-0000:01:00.0.rules", fx_root(e.fx));
 		snprintf(conf, sizeof(conf), "%s/etc/modules-load.d/vmgpu-vfio.conf", fx_root(e.fx));
 		p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
@@ -454,7 +419,7 @@ static void t_persist_crash(void)
 		expect_drivers(&e, "vfio-pci", "vfio-pci");
 		CHECK(stat(rule, &st) == 0);
 		CHECK(stat(conf, &st) == 0);
-		env_close(&e);
+		ksim_env_close(&e);
 	}
 }
 
