@@ -36,8 +36,7 @@ int json_free(struct json_writer *w)
 		return 0;
 	if (w->depth != 0 || w->broken)
 		r = -EIO;
-	if (w->pretty)
-		fputc('\n', w->f);
+	fputc('\n', w->f); /* one document per line, or the pretty one's end */
 	if (ferror(w->f))
 		r = -EIO;
 	free(w);

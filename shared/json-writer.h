@@ -11,7 +11,8 @@
 struct json_writer;
 
 struct json_writer *json_new(FILE *f, bool pretty);
-/* Returns 0, or -EIO when the stream failed or nesting was unbalanced. */
+/* Ends the document with a newline. Returns 0, or -EIO when the stream
+ * failed or nesting was unbalanced. */
 int json_free(struct json_writer *w);
 
 void json_object_begin(struct json_writer *w);

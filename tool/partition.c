@@ -81,8 +81,6 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 				render_split_json(w, s, i);
 		json_array_end(w);
 		json_object_end(w);
-		if (!opts->pretty)
-			putchar('\n');
 		json_free(w);
 	} else {
 		size_t shown = 0;

@@ -103,8 +103,6 @@ static void print_json(const struct vmgpu_pool *pool, bool pretty, bool applied)
 	}
 	json_array_end(w);
 	json_object_end(w);
-	if (!pretty)
-		putchar('\n');
 	json_free(w);
 }
 

@@ -327,7 +327,5 @@ int render_survey_json(FILE *f, const struct survey_report *r, bool pretty)
 		json_null(w);
 	}
 	json_object_end(w);
-	if (!pretty)
-		fputc('\n', f);
 	return json_free(w);
 }

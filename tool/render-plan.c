@@ -140,7 +140,5 @@ int render_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool d
 	}
 	json_array_end(w);
 	json_object_end(w);
-	if (!pretty)
-		fputc('\n', f);
 	return json_free(w);
 }

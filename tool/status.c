@@ -109,8 +109,6 @@ int cmd_status(struct tool_opts *opts, int argc, char **argv)
 	if (w) {
 		json_array_end(w);
 		json_object_end(w);
-		if (!opts->pretty)
-			putchar('\n');
 		json_free(w);
 	}
 	rc = EXIT_OK;
