@@ -16,7 +16,7 @@ static const struct tool_cmd commands[] = {
 	{ "release", cmd_release, "Give an assigned GPU back to the drivers it had before" },
 	{ "attach", cmd_attach, "Give an assigned GPU to a VM: libvirt domain, QEMU arguments or Hyper-V script" },
 	{ "detach", cmd_detach, "Take a GPU out of a VM's definition again" },
-	{ "partition", cmd_partition, "Split a GPU among VMs: list SR-IOV, mdev and vGPU slices" },
+	{ "partition", cmd_partition, "Split a GPU among VMs: list, create and remove SR-IOV, mdev and vGPU slices" },
 	{ "plan", cmd_plan, "Place a pool of desktops onto this host's GPUs and slices (--apply makes it so)" },
 	{ "status", cmd_status, "Show what vmgpu has assigned and whether the host still matches" },
 	{ "recover", cmd_recover, "Roll back (or --finish) an interrupted assign or release" },
