@@ -154,13 +154,6 @@ static int settle_driver(struct vmgpu_ctx *ctx, const char *addr, const char *wa
 	return -EIO;
 }
 
-static bool path_exists(struct vmgpu_ctx *ctx, const char *path)
-{
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_PATH);
-
-	return fd >= 0;
-}
-
 /*
  * A group is viable when every device in it is on a vfio driver, pci-stub,
  * driverless, or a bridge: the check QEMU makes through VFIO_GROUP_GET_STATUS
@@ -203,7 +196,7 @@ static int load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_
 	for (char *p = path; *p; p++)
 		if (*p == '-')
 			*p = '_';
-	if (path_exists(ctx, path))
+	if (root_exists(ctx, path))
 		return 0;
 	if (ctx->kernel_write)
 		return ctx->kernel_write(ctx, "modprobe", name);
@@ -254,7 +247,7 @@ static int run_step(struct vmgpu_plan *p, const struct plan_step *s, char *why, 
 	switch (s->kind) {
 	case VMGPU_STEP_LOAD_MODULE:
 		r = load_module(ctx, s->value, why, sz);
-		if (r == 0 && !path_exists(ctx, "sys/bus/pci/drivers/vfio-pci")) {
+		if (r == 0 && !root_exists(ctx, "sys/bus/pci/drivers/vfio-pci")) {
 			snprintf(why, sz, "vfio-pci loaded but not registered as a PCI driver");
 			r = -ENOENT;
 		}
@@ -306,9 +299,9 @@ static int run_step(struct vmgpu_plan *p, const struct plan_step *s, char *why, 
 			char node[64];
 			snprintf(node, sizeof(node), "dev/vfio/%d", s->dev->iommu_group);
 			/* udev (or devtmpfs) makes the node right after the bind */
-			for (int i = 0; i < SETTLE_TRIES && !path_exists(ctx, node) && !ctx->kernel_write; i++)
+			for (int i = 0; i < SETTLE_TRIES && !root_exists(ctx, node) && !ctx->kernel_write; i++)
 				sleep_ms(20);
-			if (!path_exists(ctx, node)) {
+			if (!root_exists(ctx, node)) {
 				snprintf(why, sz, "%s bound to vfio-pci but /%s did not appear", addr, node);
 				return -ENOENT;
 			}
@@ -344,7 +337,7 @@ static int run_step(struct vmgpu_plan *p, const struct plan_step *s, char *why, 
 			snprintf(why, sz, "writing %s to /%s: %s", s->value, s->path, strerror(-r));
 			return r;
 		}
-		if (path_exists(ctx, node) != create) {
+		if (root_exists(ctx, node) != create) {
 			snprintf(why, sz, "mdev %.36s %s after the write", uuid, create ? "did not appear" : "is still there");
 			return -EIO;
 		}

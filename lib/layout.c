@@ -52,10 +52,6 @@ static int fn_cmp(const void *a, const void *b)
 	return pci_address_cmp(&x->dev->addr, &y->dev->addr);
 }
 
-static bool same_slot(const struct vmgpu_dev *a, const struct vmgpu_dev *b)
-{
-	return a->addr.domain == b->addr.domain && a->addr.bus == b->addr.bus && a->addr.dev == b->addr.dev;
-}
 
 /* GeForce/TITAN/Quadro consumer-era IDs cannot be told from pci.ids
  * reliably; the product name can: datacenter parts never say GeForce. */
@@ -74,7 +70,7 @@ static void place(struct vmgpu_vm_layout *l)
 	qsort(l->fns, l->n_fns, sizeof(*l->fns), fn_cmp);
 	for (size_t i = 0; i < l->n_fns; i++) {
 		struct vmgpu_vm_function *f = &l->fns[i];
-		if (i == 0 || !same_slot(f->dev, l->fns[i - 1].dev))
+		if (i == 0 || !pci_same_slot(&f->dev->addr, &l->fns[i - 1].dev->addr))
 			l->n_slots++;
 		f->slot = (unsigned)l->n_slots - 1;
 		f->function = f->dev->addr.fn;

@@ -79,7 +79,7 @@ static void slot_windows(struct vmgpu_dev *const *devs, size_t n, size_t first, 
 
 	for (size_t i = first; i < n; i++) {
 		const struct pci_address *a = &devs[i]->addr;
-		if (used[i] || a->domain != slot->domain || a->bus != slot->bus || a->dev != slot->dev)
+		if (used[i] || !pci_same_slot(a, slot))
 			continue;
 		used[i] = true;
 		for (unsigned s = 0; s <= VMGPU_BAR_ROM; s++) {

@@ -35,17 +35,14 @@ static void make_uuid(char buf[37])
 		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
+/* journal objects hold longs */
 static int read_long(struct vmgpu_ctx *ctx, const char *path, long *ret)
 {
-	char buf[32];
-	int v, r = root_read_str(ctx, path, buf, sizeof(buf));
+	int v, r = root_read_int(ctx, path, &v);
 
-	if (r < 0)
-		return r;
-	if (parse_int(buf, 10, &v) < 0)
-		return -EINVAL;
-	*ret = v;
-	return 0;
+	if (r == 0)
+		*ret = v;
+	return r;
 }
 
 static void obj_path(const struct jobj *o, char *buf, size_t sz)
@@ -58,12 +55,6 @@ static void obj_path(const struct jobj *o, char *buf, size_t sz)
 	}
 }
 
-static bool exists(struct vmgpu_ctx *ctx, const char *path)
-{
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_PATH);
-
-	return fd >= 0;
-}
 
 int obj_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret)
 {
@@ -71,7 +62,7 @@ int obj_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret)
 
 	obj_path(o, path, sizeof(path));
 	if (o->kind == JOBJ_MDEV) {
-		*ret = exists(ctx, path);
+		*ret = root_exists(ctx, path);
 		return 0;
 	}
 	return read_long(ctx, path, ret);
@@ -143,7 +134,7 @@ int obj_converge(struct vmgpu_ctx *ctx, const struct jobj *o, long want, char *w
 			r = sysfs_write(ctx, path, "1");
 		}
 		obj_path(o, path, sizeof(path));
-		if (r < 0 || exists(ctx, path) != (want != 0)) {
+		if (r < 0 || root_exists(ctx, path) != (want != 0)) {
 			snprintf(why, sz, "mdev %s: could not %s it (%s)", o->key, want ? "create" : "remove",
 				 r < 0 ? strerror(-r) : "no effect");
 			return r < 0 ? r : -EIO;
@@ -292,7 +283,7 @@ VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *con
 		snprintf(o.parent, sizeof(o.parent), "%s", m->parent);
 		snprintf(o.type, sizeof(o.type), "%s", m->type);
 		mdevctl_path(&o, path, sizeof(path));
-		o.persist = exists(host->ctx, path);
+		o.persist = root_exists(host->ctx, path);
 		plan_add_obj(p, &o);
 		snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s/remove", m->uuid);
 		plan_add_step(p, VMGPU_STEP_MDEV_REMOVE, NULL, path, "1", "", "remove mdev %s (%s on %s)", m->uuid, m->type,

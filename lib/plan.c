@@ -107,13 +107,6 @@ static void plan_add_dev(struct vmgpu_plan *p, struct vmgpu_dev *d)
 		p->devs[p->n_devs++] = d;
 }
 
-static int dev_cmp(const void *a, const void *b)
-{
-	const struct vmgpu_dev *const *x = a, *const *y = b;
-
-	return pci_address_cmp(&(*x)->addr, &(*y)->addr);
-}
-
 struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigned flags)
 {
 	struct vmgpu_plan *p = calloc(1, sizeof(*p));

@@ -284,7 +284,7 @@ static int scan_one(struct vmgpu_host *host, int devices_fd, const char *name,
 	return 0;
 }
 
-static int dev_cmp(const void *a, const void *b)
+int dev_cmp(const void *a, const void *b)
 {
 	const struct vmgpu_dev *const *x = a, *const *y = b;
 

@@ -181,13 +181,11 @@ static struct vmgpu_split_parent *add_parent(struct vmgpu_split *s, const char *
 
 static int attr_int(struct vmgpu_ctx *ctx, const char *addr, const char *attr)
 {
-	char path[256], buf[32];
+	char path[256];
 	int v;
 
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/%s", addr, attr);
-	if (root_read_str(ctx, path, buf, sizeof(buf)) < 0 || parse_int(buf, 10, &v) < 0)
-		return -1;
-	return v;
+	return root_read_int(ctx, path, &v) < 0 ? -1 : v;
 }
 
 static const char *render_node(struct vmgpu_split *s, const struct vmgpu_dev *d)

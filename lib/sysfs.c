@@ -100,6 +100,23 @@ int root_read_str(struct vmgpu_ctx *ctx, const char *path, char *buf, size_t buf
 	return read_str_fd(fd, buf, bufsz);
 }
 
+int root_read_int(struct vmgpu_ctx *ctx, const char *path, int *ret)
+{
+	char buf[32];
+	int r = root_read_str(ctx, path, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	return parse_int(buf, 10, ret) < 0 ? -EINVAL : 0;
+}
+
+bool root_exists(struct vmgpu_ctx *ctx, const char *path)
+{
+	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_PATH);
+
+	return fd >= 0;
+}
+
 /* Binary attributes (config) are plain files that honour offsets: pread
  * until EOF or MAX. */
 ssize_t sysfs_read_bin(int dirfd, const char *name, void *buf, size_t max)

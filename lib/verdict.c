@@ -62,10 +62,6 @@ static bool class_is_host_critical(uint32_t class_code)
 	       cls == 0x0c05 || base == 0x05;
 }
 
-static bool same_slot(const struct vmgpu_dev *a, const struct vmgpu_dev *b)
-{
-	return a->addr.domain == b->addr.domain && a->addr.bus == b->addr.bus && a->addr.dev == b->addr.dev;
-}
 
 static const char *dev_label(struct vmgpu_dev *d, char *buf, size_t sz)
 {
@@ -151,7 +147,7 @@ static void check_group(struct vmgpu_verdict *v)
 				   "a board whose root ports isolate (pcie_acs_override breaks isolation).",
 				   "IOMMU group %d also holds %s, which the host needs; the whole group would go to the VM.",
 				   dev->iommu_group, dev_label(p, label, sizeof(label)));
-		else if (!same_slot(dev, p))
+		else if (!pci_same_slot(&dev->addr, &p->addr))
 			add_reason(v, "group_spans_slots", VMGPU_SEVERITY_WARNING,
 				   "Give the listed devices to the same VM, or move the card to a slot with ACS isolation.",
 				   "IOMMU group %d also holds %s from another slot; it must go to the same VM.",

@@ -66,6 +66,10 @@ int sysfs_readlink(int dirfd, const char *name, char *buf, size_t bufsz);
 int sysfs_link_basename(int dirfd, const char *name, char *buf, size_t bufsz);
 /* Read a whole text file below the host root (proc/iomem); *ret is malloc'ed. */
 int root_read_text(struct vmgpu_ctx *ctx, const char *path, char **ret, size_t *ret_len);
+/* A decimal attribute below the host root ("16", "-1"): 0 or -errno. */
+int root_read_int(struct vmgpu_ctx *ctx, const char *path, int *ret);
+/* PATH below the host root exists (a dangling link does not). */
+bool root_exists(struct vmgpu_ctx *ctx, const char *path);
 
 /* ---- strict parsers of text we do not control (parse.c) ---- */
 
@@ -81,6 +85,11 @@ int parse_pci_address(const char *s, struct pci_address *ret);
 /* Like parse_pci_address but only the full "DDDD:BB:DD.F" form sysfs uses. */
 int parse_sysfs_address(const char *s, struct pci_address *ret);
 int pci_address_cmp(const struct pci_address *a, const struct pci_address *b);
+/* Two functions of one device (slot): the same but for the function number. */
+static inline bool pci_same_slot(const struct pci_address *a, const struct pci_address *b)
+{
+	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
+}
 #define PCI_ADDRESS_MAX 24 /* "ffffffff:ff:1f.7" + NUL, rounded up */
 void format_pci_address(const struct pci_address *a, char buf[static PCI_ADDRESS_MAX]);
 
@@ -216,6 +225,8 @@ struct vmgpu_host {
 };
 
 struct vmgpu_dev *host_find_address(const struct vmgpu_host *host, const struct pci_address *addr);
+/* qsort() order of struct vmgpu_dev pointers: by PCI address. */
+int dev_cmp(const void *a, const void *b);
 void dev_add_unknown(struct vmgpu_dev *dev, const char *what);
 /* Config space with its capabilities, read on first use. */
 const struct config_info *dev_cfg(const struct vmgpu_dev *dev);
