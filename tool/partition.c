@@ -109,9 +109,14 @@ struct slice_args {
 	bool dry_run;
 	unsigned flags;
 	unsigned count;
+	unsigned number; /* vfs: N, vgpu: TYPE_ID */
 	char **args;
 	size_t n_args;
 };
+
+/* vfs N and vgpu TYPE_ID: far above any sriov_totalvfs (16 bits) or vGPU
+ * type id; the plan refuses what the device does not offer. */
+#define SLICE_NUMBER_MAX (1u << 20)
 
 static int parse_slice_args(struct tool_opts *opts, int argc, char **argv, struct slice_args *a)
 {
@@ -168,7 +173,6 @@ static int make_slice_plan(struct vmgpu_ctx *ctx, struct vmgpu_host *host, void 
 {
 	struct slice_args *a = userdata;
 	struct vmgpu_dev *d;
-	unsigned n;
 	int k;
 
 	if (strcmp(a->verb, "create") == 0)
@@ -178,10 +182,8 @@ static int make_slice_plan(struct vmgpu_ctx *ctx, struct vmgpu_host *host, void 
 	else {
 		if (tool_lookup(host, ctx, a->args[0], &d) < 0)
 			return -ENODEV;
-		if (number_arg(a->args[1], 4096, &n) < 0)
-			return -EINVAL; /* checked before */
-		k = strcmp(a->verb, "vfs") == 0 ? vmgpu_plan_sriov(host, d, n, a->flags, ret)
-						: vmgpu_plan_vgpu(host, d, n, a->flags, ret);
+		k = strcmp(a->verb, "vfs") == 0 ? vmgpu_plan_sriov(host, d, a->number, a->flags, ret)
+						: vmgpu_plan_vgpu(host, d, a->number, a->flags, ret);
 	}
 	if (k < 0)
 		tool_error("partition %s: cannot plan: %s", a->verb, strerror(-k));
@@ -212,7 +214,6 @@ static const char partition_usage[] =
 static int cmd_slice(struct tool_opts *opts, int argc, char **argv)
 {
 	struct slice_args a = { .verb = argv[0] };
-	unsigned n;
 	int k = parse_slice_args(opts, argc, argv, &a);
 	size_t want = strcmp(a.verb, "remove") == 0 ? 0 : 2;
 
@@ -226,11 +227,13 @@ static int cmd_slice(struct tool_opts *opts, int argc, char **argv)
 		tool_error("partition %s: wrong arguments; try 'vmgpu partition --help'", a.verb);
 		return EXIT_USAGE;
 	}
-	if ((strcmp(a.verb, "vfs") == 0 || strcmp(a.verb, "vgpu") == 0) &&
-	    (tool_check_device_syntax(a.args, 1) < 0 || number_arg(a.args[1], 1u << 20, &n) < 0)) {
-		if (number_arg(a.args[1], 1u << 20, &n) < 0)
-			tool_error("partition %s: '%s' is not a number", a.verb, a.args[1]);
-		return EXIT_USAGE;
+	if (strcmp(a.verb, "vfs") == 0 || strcmp(a.verb, "vgpu") == 0) {
+		if (tool_check_device_syntax(a.args, 1) < 0)
+			return EXIT_USAGE;
+		if (number_arg(a.args[1], SLICE_NUMBER_MAX, &a.number) < 0) {
+			tool_error("partition %s: '%s' is not a number from 0 to %u", a.verb, a.args[1], SLICE_NUMBER_MAX);
+			return EXIT_USAGE;
+		}
 	}
 	return tool_run_plan(opts, "partition", a.dry_run, make_slice_plan, slice_done, &a);
 }

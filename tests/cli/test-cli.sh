@@ -180,6 +180,14 @@ run "attach a bridge" 1 "$VMGPU" --root "$gpu" attach 00:01.0 --vm x --format qe
 run "bad --format" 1 "$VMGPU" --root "$gpu" attach 01:00.0 --vm x --format yaml
 one_line_error "bad --format"
 
+# --- partition vfs/vgpu numbers: the plan judges them, the CLI only parses ---
+vgf=$(fixture nvidia-vgpu)
+run "vgpu type id above 4096: refused by the plan, not a silent usage error" 3 "$VMGPU" --root "$vgf" partition vgpu 01:00.4 5000 --dry-run
+grep -q "cannot take vGPU type 5000" "$tmp/err" && ok "the refusal names the type" || bad "the refusal names the type" "$(cat "$tmp/err")"
+run "vfs beyond the PF's total: refused" 3 "$VMGPU" --root "$vgf" partition vfs 01:00.0 5000 --dry-run
+run "vfs count out of range" 1 "$VMGPU" --root "$vgf" partition vfs 01:00.0 99999999
+one_line_error "vfs count out of range"
+
 # --- survey carries the partitioning inventory (vmgpu partition list) ---
 md=$(fixture mdev)
 run "survey of an mdev host" 0 "$VMGPU" --root "$md" survey
