@@ -151,16 +151,21 @@ void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool tit
 		fprintf(f, "%s  (virtual mdev parent)\n", p->name);
 	}
 	if (p->sriov_total_vfs > 0) {
-		fprintf(f, "%sSR-IOV: %d of %d VFs enabled, autoprobe %s\n", in, p->sriov_num_vfs, p->sriov_total_vfs,
+		char num[16] = "?"; /* sriov_numvfs unreadable */
+		if (p->sriov_num_vfs >= 0)
+			snprintf(num, sizeof(num), "%d", p->sriov_num_vfs);
+		fprintf(f, "%sSR-IOV: %s of %d VFs enabled, autoprobe %s\n", in, num, p->sriov_total_vfs,
 			p->sriov_autoprobe < 0 ? "unknown" : p->sriov_autoprobe ? "on" : "off");
 	}
 	for (size_t i = 0; i < p->n_mdev_types; i++) {
 		const struct vmgpu_mdev_type *t = &p->mdev_types[i];
-		char vram[32] = "";
+		char vram[32] = "", avail[32] = "availability unknown";
 		if (t->vram_mib)
 			snprintf(vram, sizeof(vram), ", %" PRIu64 " MiB", t->vram_mib);
-		fprintf(f, "%smdev type %s%s%s%s: %d available%s\n", in, t->id, t->name ? " (" : "", t->name ? t->name : "",
-			t->name ? ")" : "", t->available, vram);
+		if (t->available >= 0)
+			snprintf(avail, sizeof(avail), "%d available", t->available);
+		fprintf(f, "%smdev type %s%s%s%s: %s%s\n", in, t->id, t->name ? " (" : "", t->name ? t->name : "",
+			t->name ? ")" : "", avail, vram);
 	}
 	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
 		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);

@@ -193,6 +193,11 @@ md=$(fixture mdev)
 run "survey of an mdev host" 0 "$VMGPU" --root "$md" survey
 grep -q "mdev type nvidia-46 (GRID P40-2Q): 12 available, 2048 MiB" "$tmp/out" && grep -q "^mbochs  virtual mdev parent" "$tmp/out" &&
 	ok "survey text shows the GPU's mdev types and the virtual parent" || bad "survey text shows the GPU's mdev types and the virtual parent" "$(cat "$tmp/out")"
+md2=$(fixture mdev)
+printf 'garbage\n' >"$md2/sys/devices/virtual/mbochs/mbochs/mdev_supported_types/mbochs-small/available_instances" &&
+	run "partition list with an unreadable available_instances" 0 "$VMGPU" --root "$md2" partition list mbochs &&
+	{ grep -q "mdev type mbochs-small: availability unknown, 4 MiB" "$tmp/out" && ok "says it is unknown, not -1" ||
+		bad "says it is unknown, not -1" "$(cat "$tmp/out")"; }
 run "survey --json of an mdev host" 0 "$VMGPU" --root "$md" --json survey
 json_check "survey json partitions" "[p['parent'] for p in d['partitions']]==['0000:01:00.0','mbochs'] and d['partitions'][1]['mdev_types'][2]=={'type':'mbochs-large','name':None,'description':'virtual display, 64 MB video memory','device_api':'vfio-pci','available_instances':4,'vram_mib':64}"
 run "partition list --json of the same host" 0 "$VMGPU" --root "$md" --json partition list
