@@ -113,7 +113,7 @@ static void on_step(void *userdata, size_t i, size_t n, const struct vmgpu_step 
 
 /* Apply the plans in order; stop at the first refusal or failure (what was
  * applied before stays, and is said). */
-static int apply_all(const struct tool_opts *opts, struct vmgpu_pool *pool, unsigned flags)
+static int apply_all(const struct tool_opts *opts, struct vmgpu_ctx *ctx, struct vmgpu_pool *pool, unsigned flags)
 {
 	struct vmgpu_plan **plans = NULL;
 	size_t n = 0;
@@ -125,7 +125,7 @@ static int apply_all(const struct tool_opts *opts, struct vmgpu_pool *pool, unsi
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (vmgpu_plan_refused(plans[i])) {
-			render_plan_text(stderr, "/", "plan", plans[i], false);
+			render_plan_text(stderr, vmgpu_ctx_root(ctx), "plan", plans[i], false);
 			tool_error("plan: step %zu of %zu refused; %zu applied before it stay", i + 1, n, i);
 			rc = EXIT_REFUSED;
 			break;
@@ -202,7 +202,7 @@ int cmd_plan(struct tool_opts *opts, int argc, char **argv)
 		tool_error("plan: %s", strerror(-k));
 		goto out;
 	}
-	rc = apply ? apply_all(opts, pool, flags) : EXIT_OK;
+	rc = apply ? apply_all(opts, ctx, pool, flags) : EXIT_OK;
 	if (opts->json)
 		print_json(pool, opts->pretty, apply && rc == EXIT_OK);
 	else
