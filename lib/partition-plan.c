@@ -68,6 +68,17 @@ int obj_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret)
 	return read_long(ctx, path, ret);
 }
 
+/* echo UUID > the type's create; echo 1 > the instance's remove */
+static void mdev_create_path(const char *parent, const char *type, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "sys/class/mdev_bus/%s/mdev_supported_types/%s/create", parent, type);
+}
+
+static void mdev_remove_path(const char *uuid, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "sys/bus/mdev/devices/%s/remove", uuid);
+}
+
 static void mdevctl_path(const struct jobj *o, char *buf, size_t sz)
 {
 	snprintf(buf, sz, "etc/mdevctl.d/%s/%s", o->parent, o->key);
@@ -127,10 +138,10 @@ int obj_converge(struct vmgpu_ctx *ctx, const struct jobj *o, long want, char *w
 		break;
 	case JOBJ_MDEV:
 		if (want) {
-			snprintf(path, sizeof(path), "sys/class/mdev_bus/%s/mdev_supported_types/%s/create", o->parent, o->type);
+			mdev_create_path(o->parent, o->type, path, sizeof(path));
 			r = sysfs_write(ctx, path, o->key);
 		} else {
-			snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s/remove", o->key);
+			mdev_remove_path(o->key, path, sizeof(path));
 			r = sysfs_write(ctx, path, "1");
 		}
 		obj_path(o, path, sizeof(path));
@@ -163,24 +174,17 @@ static const struct vmgpu_split_parent *find_parent(const struct vmgpu_split *s,
 	return NULL;
 }
 
-VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *parent, const char *type, unsigned count,
-					unsigned flags, struct vmgpu_plan **ret)
+int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, const char *parent, const char *type,
+			unsigned count, unsigned flags, struct vmgpu_plan **ret)
 {
-	struct vmgpu_split *s = NULL;
 	const struct vmgpu_split_parent *par;
 	const struct vmgpu_mdev_type *t = NULL;
 	struct vmgpu_plan *p;
-	int r;
 
 	if (!host || !parent || !type || count == 0 || count > 4096)
 		return -EINVAL;
-	if ((r = vmgpu_split_read(host, &s)) < 0)
-		return r;
-	p = plan_new(host, JOURNAL_PARTITION, flags);
-	if (!p) {
-		vmgpu_split_unref(s);
+	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
 		return -ENOMEM;
-	}
 	par = find_parent(s, parent);
 	for (size_t i = 0; par && i < par->n_mdev_types; i++)
 		if (strcmp(par->mdev_types[i].id, type) == 0)
@@ -203,7 +207,7 @@ VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *par
 		snprintf(o.parent, sizeof(o.parent), "%s", parent);
 		snprintf(o.type, sizeof(o.type), "%s", type);
 		plan_add_obj(p, &o);
-		snprintf(path, sizeof(path), "sys/class/mdev_bus/%s/mdev_supported_types/%s/create", parent, type);
+		mdev_create_path(parent, type, path, sizeof(path));
 		plan_add_step(p, VMGPU_STEP_MDEV_CREATE, NULL, path, o.key, "", "%s: create %s instance %s", parent, type, o.key);
 		if (o.persist) {
 			char json[256];
@@ -213,15 +217,29 @@ VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *par
 				      "%s: define it in mdevctl's store (started at boot)", o.key);
 		}
 	}
-	vmgpu_split_unref(s);
 	return plan_finish(p, ret);
+}
+
+VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *parent, const char *type, unsigned count,
+					unsigned flags, struct vmgpu_plan **ret)
+{
+	struct vmgpu_split *s = NULL;
+	int r;
+
+	if (!host)
+		return -EINVAL;
+	if ((r = vmgpu_split_read(host, &s)) < 0)
+		return r;
+	r = plan_mdev_create_in(host, s, parent, type, count, flags, ret);
+	vmgpu_split_unref(s);
+	return r;
 }
 
 /* An mdev whose /dev/vfio/N is open: a VM uses it. */
 static bool mdev_in_use(struct vmgpu_ctx *ctx, const char *uuid, char *who, size_t sz)
 {
 	char path[128], grp[32];
-	struct vmgpu_dev fake = { .iommu_group = -1 };
+	int group = -1;
 	struct dev_nodes dn = { 0 };
 	struct opener *op = NULL;
 	size_t n = 0;
@@ -233,11 +251,11 @@ static bool mdev_in_use(struct vmgpu_ctx *ctx, const char *uuid, char *who, size
 	if (dfd < 0)
 		return false;
 	if (sysfs_link_basename(dfd, "iommu_group", grp, sizeof(grp)) == 0)
-		(void)parse_int(grp, 10, &fake.iommu_group);
+		(void)parse_int(grp, 10, &group);
 	close(dfd);
-	if (fake.iommu_group < 0)
+	if (group < 0)
 		return false;
-	snprintf(path, sizeof(path), "/dev/vfio/%d", fake.iommu_group);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
 	char *paths[] = { path };
 	dn.paths = paths;
 	dn.n_paths = 1;
@@ -285,7 +303,7 @@ VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *con
 		mdevctl_path(&o, path, sizeof(path));
 		o.persist = root_exists(host->ctx, path);
 		plan_add_obj(p, &o);
-		snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s/remove", m->uuid);
+		mdev_remove_path(m->uuid, path, sizeof(path));
 		plan_add_step(p, VMGPU_STEP_MDEV_REMOVE, NULL, path, "1", "", "remove mdev %s (%s on %s)", m->uuid, m->type,
 			      m->parent);
 		if (o.persist) {
@@ -319,14 +337,12 @@ VMGPU_EXPORT int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf,
 {
 	struct vmgpu_plan *p;
 	char path[128];
-	long total = -1, cur = -1, probe = -1;
+	long total = pf ? pf->sriov_totalvfs_attr : -1, cur = -1, probe = -1;
 
 	if (!host || !pf || pf->host != host)
 		return -EINVAL;
 	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_totalvfs", pf->address);
-	(void)read_long(host->ctx, path, &total);
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_numvfs", pf->address);
 	(void)read_long(host->ctx, path, &cur);
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_drivers_autoprobe", pf->address);

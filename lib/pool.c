@@ -20,6 +20,7 @@
 
 #include "placement.h"
 #include "plan.h"
+#include "split.h"
 
 #define POOL_MAX_DESKTOPS 100000
 
@@ -36,7 +37,6 @@ struct vmgpu_pool {
 	const struct vmgpu_split_parent **parents; /* per GPU */
 	unsigned share_per_gpu;
 	struct pl_result result;
-	bool solved;
 };
 
 static int fail(char **err, const char *fmt, ...) _printf_(2, 3);
@@ -300,8 +300,7 @@ VMGPU_EXPORT struct vmgpu_pool *vmgpu_pool_unref(struct vmgpu_pool *p)
 	free(p->gpus);
 	free(p->parents);
 	free(p->types);
-	if (p->solved)
-		placement_result_free(&p->result);
+	placement_result_free(&p->result); /* all NULL unless solved */
 	vmgpu_split_unref(p->split);
 	vmgpu_host_unref(p->host);
 	free(p);
@@ -323,7 +322,6 @@ VMGPU_EXPORT int vmgpu_pool_new(struct vmgpu_host *host, const char *json, struc
 		vmgpu_pool_unref(p);
 		return r;
 	}
-	p->solved = true;
 	*ret = p;
 	return 0;
 }
@@ -461,7 +459,7 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 				count += p->result.places[k].gpu == pl->gpu && p->result.places[k].type &&
 					 strcmp(p->result.places[k].type, pl->type) == 0 &&
 					 p->desktops[p->result.places[k].desktop].want == PL_SLICE;
-			if ((r = vmgpu_plan_mdev_create(p->host, par->name, pl->type, count, flags, &plan)) == 0)
+			if ((r = plan_mdev_create_in(p->host, p->split, par->name, pl->type, count, flags, &plan)) == 0)
 				r = push_plan(&plans, &n, plan);
 		} else if ((vf = take_vf(p, pl->gpu, pl->type, taken, &id))) {
 			if ((r = vmgpu_plan_vgpu(p->host, vf, id, flags, &plan)) == 0)
