@@ -97,11 +97,16 @@ static bool alias_is(xmlNodePtr n, const char *alias)
 	return a && attr_is(a, "name", alias);
 }
 
-/* A hostdev whose <source> is host function F. */
+/* A PCI hostdev whose <source> is host function F. Only a PCI one: a USB
+ * hostdev's <address bus='1' device='5'/> has no slot or function, and
+ * read as zeros it would be 0000:01:00.0. libvirt takes a missing mode as
+ * 'subsystem' (and writes it out). */
 static bool hostdev_is(xmlNodePtr n, const struct virt_fn *f)
 {
 	xmlNodePtr a = child(child(n, "source"), "address");
 
+	if (!attr_is(n, "type", "pci") || (xmlHasProp(n, BAD_CAST "mode") && !attr_is(n, "mode", "subsystem")))
+		return false;
 	return a && attr_ul(a, "domain") == f->domain && attr_ul(a, "bus") == f->bus && attr_ul(a, "slot") == f->dev &&
 	       attr_ul(a, "function") == f->fn;
 }

@@ -22,7 +22,7 @@ static const char *const domain_fmt =
 	"<domain type='test'><name>%s</name><memory unit='MiB'>512</memory><vcpu>1</vcpu>"
 	"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
 	"<controller type='pci' index='0' model='pcie-root'/>"
-	"<controller type='pci' index='1' model='pcie-root-port'/></devices></domain>";
+	"<controller type='pci' index='1' model='pcie-root-port'/>%s</devices></domain>";
 
 static void quiet(void *u, virErrorPtr e)
 {
@@ -45,17 +45,23 @@ static char *xml_escape(const char *s)
 	return out;
 }
 
-static virDomainPtr define(const char *name)
+/* The test domain NAME, with DEVICES (XML) of its own. */
+static virDomainPtr define_with(const char *name, const char *devices)
 {
 	char *esc = xml_escape(name), *xml = NULL;
 	virDomainPtr d;
 
-	if (asprintf(&xml, domain_fmt, esc) < 0)
+	if (asprintf(&xml, domain_fmt, esc, devices) < 0)
 		abort();
 	d = virDomainDefineXML(conn, xml);
 	free(xml);
 	free(esc);
 	return d;
+}
+
+static virDomainPtr define(const char *name)
+{
+	return define_with(name, "");
 }
 
 static char *dump(virDomainPtr d)
@@ -205,6 +211,32 @@ static void t_managed_save(void)
 	host_close(&e);
 }
 
+/* A USB hostdev's <source><address bus='1' device='5'/> has neither domain,
+ * slot nor function: read as zeros it looked like PCI 0000:01:00.0, and
+ * attach/detach of that function removed the user's USB device. */
+static void t_usb_hostdev_kept(void)
+{
+	struct host_env e;
+	virDomainPtr d = define_with("vmgpu-usb", "<hostdev mode='subsystem' type='usb' managed='yes'>"
+						  "<source><address bus='1' device='5'/></source></hostdev>");
+	char *after;
+
+	layout_for(&e, "gpu-audio", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-usb", false, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK(strstr(after, "type='usb'") != NULL);
+	CHECK_EQ_INT(count(after, "<hostdev "), 3);
+	free(after);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-usb", true, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK(strstr(after, "<address bus='1' device='5'/>") != NULL);
+	CHECK_EQ_INT(count(after, "<hostdev "), 1);
+	free(after);
+	virDomainUndefine(d);
+	virDomainFree(d);
+	host_close(&e);
+}
+
 static void t_hostile_names(void)
 {
 	const char *names[] = { "it's", "say \"hi\"", "a$b $(reboot)", "back`tick`", "]]> <x/> &amp;", "café 日本 😀" };
@@ -268,6 +300,7 @@ int main(void)
 		{ "large BAR raises pcihole64", t_large_bar_pcihole },
 		{ "errors leave the domain unchanged", t_errors_leave_domain },
 		{ "managed save image refused", t_managed_save },
+		{ "a USB hostdev is not a PCI function", t_usb_hostdev_kept },
 		{ "hostile VM names", t_hostile_names },
 		{ "mdev hostdev and virtio-gpu 3D", t_mdev_and_virgl },
 	};
