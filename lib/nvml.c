@@ -114,7 +114,7 @@ void nvml_end(void)
 		nvml.shutdown();
 }
 
-#define PROFILE_FIELDS(p, v)                                                                   \
+#define PROFILE_FIELDS(v)                                                                   \
 	(struct vmgpu_mig_profile)                                                             \
 	{                                                                                      \
 		.id = (v).id, .slices = (v).slice_count, .instances = (v).instance_count,      \
@@ -133,14 +133,14 @@ static bool read_profile(nvml_device dev, unsigned int id, struct vmgpu_mig_prof
 
 	name[0] = '\0';
 	if (nvml.profile_v2 && nvml.profile_v2(dev, id, &v2) == NVML_SUCCESS) {
-		*p = PROFILE_FIELDS(p, v2);
+		*p = PROFILE_FIELDS(v2);
 		memcpy(name, v2.name, NVML_NAME_MAX);
 		name[NVML_NAME_MAX - 1] = '\0';
 		return true;
 	}
 	if (nvml.profile(dev, id, &v1) != NVML_SUCCESS)
 		return false;
-	*p = PROFILE_FIELDS(p, v1);
+	*p = PROFILE_FIELDS(v1);
 	return true;
 }
 

@@ -61,15 +61,13 @@ static const char *keep_dup(struct vmgpu_split *s, const char *str)
 	return str ? keep(s, strdup(str)) : NULL;
 }
 
-/* DIR/TYPE/ATTR of an mdev type, malloc'ed, NULL when unreadable. */
-static char *read_attr(struct vmgpu_ctx *ctx, const char *dir, const char *type, const char *attr)
+/* Attribute ATTR of the mdev type directory TFD, malloc'ed, NULL when
+ * unreadable (GVT-g descriptions run to several lines). */
+static char *type_attr(int tfd, const char *attr)
 {
-	char path[1024], buf[1024];
+	char buf[1024];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", dir, type, attr) >= sizeof(path) ||
-	    root_read_str(ctx, path, buf, sizeof(buf)) < 0)
-		return NULL;
-	return strdup(buf);
+	return tfd >= 0 && sysfs_read_str(tfd, attr, buf, sizeof(buf)) == 0 ? strdup(buf) : NULL;
 }
 
 /*
@@ -141,11 +139,13 @@ static void read_mdev_types(struct vmgpu_split *s, const char *pdir, struct vmgp
 		types = nt;
 		t = &types[n++];
 		memset(t, 0, sizeof(*t));
+		/* relative to the types directory: one path resolution per type */
+		_cleanup_close_ int tfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		t->id = keep_dup(s, de->d_name);
-		t->name = keep(s, read_attr(ctx, path, de->d_name, "name"));
-		t->description = keep(s, read_attr(ctx, path, de->d_name, "description"));
-		t->device_api = keep(s, read_attr(ctx, path, de->d_name, "device_api"));
-		avail = read_attr(ctx, path, de->d_name, "available_instances");
+		t->name = keep(s, type_attr(tfd, "name"));
+		t->description = keep(s, type_attr(tfd, "description"));
+		t->device_api = keep(s, type_attr(tfd, "device_api"));
+		avail = type_attr(tfd, "available_instances");
 		t->available = -1;
 		if (avail)
 			(void)parse_int(avail, 10, &t->available);
@@ -213,12 +213,14 @@ int split_parse_vgpu_types(const char *text, struct vmgpu_vgpu_type **ret, size_
 	char **names = NULL;
 	size_t n = 0;
 
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+	for (const char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
 		unsigned id;
 		int off = 0;
 		char name[128];
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		size_t len;
+
+		nl = strchr(l, '\n');
+		len = nl ? (size_t)(nl - l) : strlen(l);
 		char line[256];
 
 		if (len >= sizeof(line))
@@ -362,14 +364,17 @@ static void read_mdevs(struct vmgpu_split *s)
 
 /* MIG of the NVIDIA GPUs the nvidia driver drives: NVML cannot see the
  * others (on vfio-pci, or on nouveau), and is not even opened without one. */
+static bool nvml_sees(const struct vmgpu_dev *d)
+{
+	return d && d->vendor == PCI_VENDOR_NVIDIA && d->driver && strcmp(d->driver, "nvidia") == 0;
+}
+
 static void read_migs(struct vmgpu_split *s)
 {
 	bool any = false;
 
-	for (size_t i = 0; i < s->n_parents && !any; i++) {
-		const struct vmgpu_dev *d = s->parents[i].dev;
-		any = d && d->vendor == PCI_VENDOR_NVIDIA && d->driver && strcmp(d->driver, "nvidia") == 0;
-	}
+	for (size_t i = 0; i < s->n_parents && !any; i++)
+		any = nvml_sees(s->parents[i].dev);
 	if (!any || nvml_begin(s->host->ctx) < 0)
 		return;
 	if (!(s->migs = calloc(s->n_parents, sizeof(*s->migs)))) {
@@ -378,8 +383,7 @@ static void read_migs(struct vmgpu_split *s)
 	}
 	for (size_t i = 0; i < s->n_parents; i++) {
 		struct vmgpu_split_parent *p = &s->parents[i];
-		if (!p->dev || p->dev->vendor != PCI_VENDOR_NVIDIA || !p->dev->driver ||
-		    strcmp(p->dev->driver, "nvidia") != 0)
+		if (!nvml_sees(p->dev))
 			continue;
 		int r = nvml_read_mig(s->host->ctx, p->name, &s->migs[i]);
 		if (r == -ENOMEM)

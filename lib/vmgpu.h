@@ -485,8 +485,6 @@ struct vmgpu_vgpu_type {     /* NVIDIA vGPU on an SR-IOV VF (vGPU 17+, nvidia/ i
 	uint64_t vram_mib;
 };
 
-/* One parent that can be split: a PCI function (GPU, SR-IOV PF) or a
- * virtual mdev parent (the kernel's mbochs/mdpy samples). */
 /* NVIDIA MIG: a GPU instance profile ("1g.18gb"), as NVML reports it. */
 struct vmgpu_mig_profile {
 	unsigned id;             /* the profile id NVML and nvidia-smi take (device-specific) */
@@ -505,6 +503,8 @@ struct vmgpu_mig {
 	const struct vmgpu_mig_profile *profiles;
 };
 
+/* One parent that can be split: a PCI function (GPU, SR-IOV PF) or a
+ * virtual mdev parent (the kernel's mbochs/mdpy samples). */
 struct vmgpu_split_parent {
 	const char *name;        /* "0000:01:00.0" or "mbochs" */
 	struct vmgpu_dev *dev;   /* NULL for a virtual parent */
