@@ -19,6 +19,7 @@
  * is too small, and the KVM-hidden / Hyper-V vendor_id knobs old GeForce
  * drivers need (Code 43).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "virt-req.h"
 
@@ -188,9 +190,58 @@ static xmlNodePtr new_hostdev(const struct virt_fn *fn, unsigned flags, bool wit
 	return h;
 }
 
+/*
+ * The factor of a libvirt scaled-integer unit (virScaleInteger): "b", "byte"
+ * or "bytes"; a letter k, m, g, t, p or e alone or with "iB" for powers of
+ * 1024, with "B" for powers of 1000; any case. 0: not a unit libvirt knows.
+ */
+static uint64_t unit_scale(const char *unit)
+{
+	static const char letters[] = "kmgtpe";
+	const char *l = unit[0] ? strchr(letters, tolower((unsigned char)unit[0])) : NULL;
+	uint64_t base, scale = 1;
+
+	if (strcasecmp(unit, "b") == 0 || strcasecmp(unit, "byte") == 0 || strcasecmp(unit, "bytes") == 0)
+		return 1;
+	if (!l)
+		return 0;
+	if (!unit[1] || strcasecmp(unit + 1, "iB") == 0)
+		base = 1024;
+	else if (strcasecmp(unit + 1, "B") == 0)
+		base = 1000;
+	else
+		return 0;
+	for (const char *p = letters; p <= l; p++)
+		scale *= base;
+	return scale;
+}
+
+/* The size an element such as <pcihole64 unit='G'>64</pcihole64> gives, in
+ * bytes (KiB when it names no unit, as for pcihole64); false when it is not
+ * a number in a unit libvirt knows. Too large for 64 bits reads as the most. */
+static bool scaled_bytes(xmlNodePtr n, uint64_t *ret)
+{
+	xmlChar *v = xmlNodeGetContent(n), *unit = xmlGetProp(n, BAD_CAST "unit");
+	uint64_t scale = unit && *unit ? unit_scale((const char *)unit) : KiB;
+	unsigned long long value = 0;
+	char *end = NULL;
+	bool ok;
+
+	errno = 0;
+	if (v)
+		value = strtoull((const char *)v, &end, 10);
+	ok = v && end != (char *)v && *end == '\0' && !strchr((const char *)v, '-') && errno == 0 && scale;
+	if (ok)
+		*ret = value > UINT64_MAX / scale ? UINT64_MAX : value * scale;
+	xmlFree(v);
+	xmlFree(unit);
+	return ok;
+}
+
 static void set_pcihole64(xmlNodePtr devices, uint64_t bytes)
 {
 	xmlNodePtr root = NULL, hole;
+	uint64_t cur;
 	char buf[32];
 
 	for (xmlNodePtr n = devices->children; n && !root; n = n->next)
@@ -205,13 +256,10 @@ static void set_pcihole64(xmlNodePtr devices, uint64_t bytes)
 	}
 	hole = child(root, "pcihole64");
 	if (hole) {
-		xmlChar *v = xmlNodeGetContent(hole);
-		unsigned long long cur = v ? strtoull((const char *)v, NULL, 10) : 0;
-		bool gib = attr_is(hole, "unit", "GiB"), mib = attr_is(hole, "unit", "MiB");
-		xmlFree(v);
-		cur *= gib ? (1ULL << 30) : mib ? (1ULL << 20) : KiB;
-		if (cur >= bytes)
-			return; /* never shrink what someone set larger */
+		/* never shrink what someone set larger, nor touch what we
+		 * cannot read */
+		if (!scaled_bytes(hole, &cur) || cur >= bytes)
+			return;
 		xmlUnlinkNode(hole);
 		xmlFreeNode(hole);
 	}

@@ -163,6 +163,48 @@ static void t_large_bar_pcihole(void)
 	host_close(&e);
 }
 
+/* A <pcihole64> set larger than needed is kept, whatever libvirt unit it is
+ * written in (scaled integers: b/bytes, k/KiB, KB, M/MiB, MB, ... E; any
+ * case; KiB when none); a smaller one is raised; one whose unit vmgpu does
+ * not know is left alone. The layout needs 128 GiB. */
+static void t_pcihole64_units(void)
+{
+	static const struct {
+		const char *unit, *value;
+		bool kept;
+	} holes[] = {
+		{ "G", "256", true },           { "g", "256", true },        { "GB", "200", true },
+		{ "gib", "129", true },         { "T", "1", true },          { "TB", "1", true },
+		{ "P", "1", true },             { "E", "1", true },          { "bytes", "274877906944", true },
+		{ "b", "274877906944", true },  { NULL, "268435456", true },  { "k", "268435456", true },
+		{ "KB", "274877906944", true }, { "M", "262144", true },     { "furlongs", "1", true },
+		{ "MB", "1000", false },        { "KiB", "1", false },       { "GiB", "64", false },
+		{ "GB", "137", false },         { "bytes", "1024", false },  { NULL, "1", false },
+	};
+	static const char *const fmt =
+		"<domain type='kvm'><name>hole</name><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+		"<controller type='pci' index='0' model='pcie-root'><pcihole64%s%s%s>%s</pcihole64></controller>"
+		"</devices></domain>";
+	struct host_env e;
+
+	layout_for(&e, "large-bar", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+	for (size_t i = 0; i < sizeof(holes) / sizeof(holes[0]); i++) {
+		char *in = NULL, *out = NULL;
+		if (asprintf(&in, fmt, holes[i].unit ? " unit='" : "", holes[i].unit ? holes[i].unit : "",
+			     holes[i].unit ? "'" : "", holes[i].value) < 0)
+			abort();
+		CHECK_EQ_INT(vmgpu_render_libvirt(e.layout, in, NULL, &out), 0);
+		if (out && holes[i].kept != !strstr(out, ">134217728</pcihole64>"))
+			fprintf(stderr, "  pcihole64 %s %s: %s\n", holes[i].value, holes[i].unit ? holes[i].unit : "(no unit)",
+				holes[i].kept ? "replaced, should be kept" : "kept, should be raised");
+		CHECK(out && holes[i].kept == !strstr(out, ">134217728</pcihole64>"));
+		CHECK(out && count(out, "<pcihole64") == 1);
+		free(out);
+		free(in);
+	}
+	host_close(&e);
+}
+
 static void t_errors_leave_domain(void)
 {
 	struct host_env e;
@@ -298,6 +340,7 @@ int main(void)
 	static const struct test_case tests[] = {
 		{ "attach, again, detach: round trip", t_round_trip },
 		{ "large BAR raises pcihole64", t_large_bar_pcihole },
+		{ "pcihole64 in any libvirt unit: never shrunk", t_pcihole64_units },
 		{ "errors leave the domain unchanged", t_errors_leave_domain },
 		{ "managed save image refused", t_managed_save },
 		{ "a USB hostdev is not a PCI function", t_usb_hostdev_kept },
