@@ -682,7 +682,9 @@ static int journal_prepare(struct vmgpu_plan *p, struct journal *j, struct repor
 	return 0;
 }
 
-static void rollback(struct vmgpu_plan *p, const struct journal *j, struct report *rep)
+/* Put every function back as journal J recorded it: 0, or -EIO when some
+ * could not be (the journal must then stay for vmgpu recover). */
+static int rollback(struct vmgpu_plan *p, const struct journal *j, struct report *rep)
 {
 	bool ok = true;
 
@@ -698,6 +700,7 @@ static void rollback(struct vmgpu_plan *p, const struct journal *j, struct repor
 		if (converge(p->host->ctx, j->devs[i].address, j->devs[i].driver, j->devs[i].override, rep) < 0)
 			ok = false;
 	report_add(rep, ok ? "the host is as it was before" : "ROLLBACK INCOMPLETE: run vmgpu recover");
+	return ok ? 0 : -EIO;
 }
 
 VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progress, void *userdata)
@@ -755,7 +758,10 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 		if (r < 0) {
 			report_add(&rep, "step %zu/%zu failed: %s: %s", i + 1, p->n_steps, p->steps[i].summary,
 				   *why ? why : strerror(-r));
-			rollback(p, &j, &rep);
+			/* Incomplete, the journal stays: recovery (vmgpu recover,
+			 * or the next run) retries from it, as after a crash. */
+			if (rollback(p, &j, &rep) < 0)
+				goto out;
 			if (p->op != JOURNAL_PARTITION)
 				(void)persist_sync(ctx, dfd); /* the state file is unchanged: back to it */
 			(void)remove_durable(dfd, JOURNAL_FILE);

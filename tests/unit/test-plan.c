@@ -241,6 +241,70 @@ static void t_crash_release(void)
 	crash_and_recover(false, 2, true);
 }
 
+/* What a progress callback does to the host after step AFTER: the next
+ * write fails, and with GONE set that driver can no longer bind (its
+ * directory in sys/bus/pci/drivers is moved away). */
+struct sabotage {
+	struct ksim_env *e;
+	size_t after;
+	const char *gone;
+};
+
+static void driver_dir(struct ksim_env *e, const char *drv, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s/sys/bus/pci/drivers/%s", fx_root(e->fx), drv);
+}
+
+static void sabotage_cb(void *userdata, size_t i, size_t n, const struct vmgpu_step *s, int result)
+{
+	struct sabotage *sb = userdata;
+	char from[512], to[512];
+
+	if (i + 1 != sb->after)
+		return;
+	if (sb->gone) {
+		driver_dir(sb->e, sb->gone, from, sizeof(from));
+		snprintf(to, sizeof(to), "%s/gone-driver", fx_root(sb->e->fx));
+		CHECK_EQ_INT(rename(from, to), 0);
+	}
+	sb->e->sim.writes = 0;
+	sb->e->sim.fail_write = 1;
+}
+
+static void driver_back(struct ksim_env *e, const char *drv)
+{
+	char from[512], to[512];
+
+	snprintf(from, sizeof(from), "%s/gone-driver", fx_root(e->fx));
+	driver_dir(e, drv, to, sizeof(to));
+	CHECK_EQ_INT(rename(from, to), 0);
+}
+
+/* A rollback that cannot bring the original driver back keeps the journal:
+ * vmgpu recover (or the next run) finishes it once the driver is back. */
+static void t_rollback_incomplete(void)
+{
+	struct ksim_env e;
+	struct vmgpu_plan *p;
+	struct sabotage sb = { &e, 4, "nouveau" }; /* after 01:00.0 is on vfio-pci */
+	bool recovered = false;
+
+	ksim_env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK(vmgpu_plan_apply(p, sabotage_cb, &sb) < 0);
+	CHECK(strstr(vmgpu_plan_error(p), "ROLLBACK INCOMPLETE") != NULL);
+	vmgpu_plan_unref(p);
+	CHECK(journal_exists(&e));
+	e.sim.fail_write = 0;
+	driver_back(&e, "nouveau");
+	CHECK_EQ_INT(vmgpu_recover(e.ctx, false, &recovered, NULL), 0);
+	CHECK(recovered);
+	expect_as_before(&e);
+	CHECK(!journal_exists(&e));
+	CHECK_EQ_INT(n_assigned(&e), 0);
+	ksim_env_close(&e);
+}
+
 static bool has_refusal(const struct vmgpu_plan *p, const char *code, bool *forced)
 {
 	for (size_t i = 0; i < vmgpu_plan_n_refusals(p); i++) {
@@ -462,6 +526,7 @@ int main(void)
 		{ "assign, re-assign, release", t_assign_release },
 		{ "rollback when any write fails", t_rollback_each_write },
 		{ "bind refused", t_bind_refused },
+		{ "incomplete rollback keeps the journal", t_rollback_incomplete },
 		{ "crash after each assign step, recover", t_crash_assign },
 		{ "crash after each release step, recover", t_crash_release },
 		{ "refusals", t_refusals },
