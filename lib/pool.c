@@ -188,6 +188,29 @@ static bool dev_in_use(const struct vmgpu_dev *d)
 	return d->driver && strcmp(d->driver, "vfio-pci") == 0;
 }
 
+/* The pool type for vGPU type VT among the GPU's types (from FIRST on),
+ * added when new. */
+static struct pl_type *vgpu_pl_type(struct vmgpu_pool *p, size_t first, const struct vmgpu_vgpu_type *vt)
+{
+	for (size_t k = first; k < p->n_types; k++)
+		if (strcmp(p->types[k].name, vt->name) == 0)
+			return &p->types[k];
+	p->types[p->n_types] = (struct pl_type){ .name = vt->name, .vram_mib = vt->vram_mib };
+	return &p->types[p->n_types++];
+}
+
+/* vGPU type ID as one of parent PI's VFs lists it */
+static const struct vmgpu_vgpu_type *vgpu_type_by_id(const struct vmgpu_split *s, size_t pi, unsigned id)
+{
+	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(s, pi); v++) {
+		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(s, pi, v);
+		for (size_t c = 0; c < vf->n_creatable; c++)
+			if (vf->creatable[c].id == id)
+				return &vf->creatable[c];
+	}
+	return NULL;
+}
+
 static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_split_parent *par, size_t pi)
 {
 	struct pl_gpu *g = &p->gpus[gi];
@@ -225,24 +248,37 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 			.name = mt->id, .vram_mib = mt->vram_mib, .available = avail, .instances = avail + used,
 		};
 	}
-	/* NVIDIA vGPU on VFs: one vGPU per VF; the types any free VF can take. */
+	/*
+	 * NVIDIA vGPU on VFs: one vGPU per VF. A free VF counts for every type
+	 * it can take; a VF with a vGPU for its type, which becomes the GPU's
+	 * current one (time-sliced vGPUs of one GPU share a type). A type we
+	 * cannot name, or two types in use, leave current_type unset: with
+	 * used_slices the GPU then takes nothing more.
+	 */
+	bool mixed = false;
 	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(p->split, pi); v++) {
 		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(p->split, pi, v);
-		for (size_t c = 0; c < vf->n_creatable; c++) {
-			struct pl_type *t = NULL;
-			for (size_t k = first; k < p->n_types && !t; k++)
-				if (strcmp(p->types[k].name, vf->creatable[c].name) == 0)
-					t = &p->types[k];
-			if (!t) {
-				t = &p->types[p->n_types++];
-				*t = (struct pl_type){ .name = vf->creatable[c].name, .vram_mib = vf->creatable[c].vram_mib };
+		const struct vmgpu_vgpu_type *cur;
+		struct pl_type *t;
+		if (!vf->current) {
+			for (size_t c = 0; c < vf->n_creatable; c++) {
+				t = vgpu_pl_type(p, first, &vf->creatable[c]);
+				t->instances++;
+				t->available++;
 			}
-			t->instances++;
-			t->available += vf->current == 0;
+			continue;
 		}
-		if (vf->current)
-			g->used_slices++;
+		g->used_slices++;
+		if (!(cur = vgpu_type_by_id(p->split, pi, vf->current))) {
+			mixed = true;
+			continue;
+		}
+		vgpu_pl_type(p, first, cur)->instances++;
+		mixed |= g->current_type && strcmp(g->current_type, cur->name) != 0;
+		g->current_type = cur->name;
 	}
+	if (mixed)
+		g->current_type = NULL;
 	g->types = &p->types[first];
 	g->n_types = p->n_types - first;
 }

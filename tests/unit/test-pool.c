@@ -14,6 +14,22 @@ static const char pool_json[] =
 	"{\"name\": \"office\", \"want\": \"slice\", \"vram_mib\": 16, \"count\": 5},"
 	"{\"name\": \"huge\", \"want\": \"slice\", \"vram_mib\": 999999}]}";
 
+/* ROOT/sys/bus/pci/devices/ADDR/ATTR as a number, -1 unreadable */
+static int read_attr_int(const char *root, const char *addr, const char *attr)
+{
+	char path[1024];
+	int v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s/%s", root, addr, attr);
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 static void t_parse_errors(void)
 {
 	const char *bad[][2] = {
@@ -94,11 +110,47 @@ static void t_place_and_apply(void)
 	fx_free(fx);
 }
 
+/* A GPU with one VF already holding a time-sliced vGPU: more of that type
+ * fit on its free VFs (the types of one GPU cannot mix), none of another. */
+static void t_vgpu_current_type(void)
+{
+	static const char json[] = "{\"desktops\": ["
+				   "{\"name\": \"four\", \"want\": \"slice\", \"vram_mib\": 4096},"
+				   "{\"name\": \"eight\", \"want\": \"slice\", \"vram_mib\": 8192}]}";
+	struct ksim_env e;
+	struct vmgpu_pool *pool = NULL;
+	struct vmgpu_plan **plans = NULL;
+	struct vmgpu_placed pl;
+	size_t n = 0, used, bound, unplaced;
+
+	ksim_env_open(&e, "nvidia-vgpu"); /* VF .4 has type 560 (A10-4Q), VF .5 none */
+	CHECK_EQ_INT(vmgpu_pool_new(ksim_env_rescan(&e), json, &pool, NULL), 0);
+	vmgpu_pool_stats(pool, &used, &bound, &unplaced);
+	CHECK_EQ_INT(unplaced, 1);
+	CHECK_EQ_INT(vmgpu_pool_placed(pool, 0, &pl), 0);
+	CHECK_EQ_STR(pl.gpu, "0000:01:00.0");
+	CHECK_EQ_STR(pl.slice_type, "NVIDIA A10-4Q");
+	CHECK_EQ_INT(vmgpu_pool_placed(pool, 1, &pl), 0);
+	CHECK(pl.gpu == NULL && pl.why != NULL);
+	CHECK_EQ_INT(vmgpu_pool_plans(pool, 0, &plans, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	if (n == 1) {
+		CHECK_EQ_INT(vmgpu_plan_apply(plans[0], NULL, NULL), 0);
+		CHECK_EQ_INT(read_attr_int(fx_root(e.fx), "0000:01:00.5", "nvidia/current_vgpu_type"), 560);
+	}
+	for (size_t i = 0; i < n; i++)
+		vmgpu_plan_unref(plans[i]);
+	free(plans);
+	vmgpu_pool_unref(pool);
+	ksim_env_close(&e);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
 		{ "pool file errors, one line each", t_parse_errors },
 		{ "place, make the plans, apply them", t_place_and_apply },
+		{ "vGPU: more of the type a GPU already runs", t_vgpu_current_type },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
 }
