@@ -17,6 +17,7 @@
 #define MODULE_NAME "vmgpu-virt.so"
 
 static const struct virt_ops *virt_ops;
+static bool libvirt_shared;
 
 static void *try_dir(const char *dir)
 {
@@ -36,6 +37,12 @@ static const struct virt_ops *load(void)
 
 	if (virt_ops)
 		return virt_ops;
+	/* Before the module brings libvirt in: is it here already? */
+	if ((h = dlopen("libvirt.so.0", RTLD_LAZY | RTLD_NOLOAD))) {
+		libvirt_shared = true;
+		dlclose(h);
+		h = NULL;
+	}
 	if (env && *env)
 		h = try_dir(env);
 	if (!h && (n = readlink("/proc/self/exe", exe, sizeof(exe) - 8)) > 0) {
@@ -88,6 +95,7 @@ static int req_from_layout(const struct vmgpu_vm_layout *l, struct virt_req *req
 			 ((flags & VMGPU_LAYOUT_NVIDIA_HIDE) ? VIRT_NVIDIA_HIDE : 0) |
 			 ((flags & VMGPU_LAYOUT_NO_ROM) ? VIRT_NO_ROM : 0),
 		.hole64_needed = !m->qemu_pci_hole64_sufficient, .hole64 = m->qemu_pci_hole64,
+		.libvirt_shared = libvirt_shared,
 	};
 	*ret_fns = fns;
 	return 0;
@@ -138,7 +146,7 @@ VMGPU_EXPORT int vmgpu_libvirt_update_mdevs(const char *const *uuids, size_t n, 
 					    bool detach, bool dry_run, char **ret_xml, char **ret_report)
 {
 	const struct virt_ops *ops = load();
-	struct virt_req req = { .mdevs = uuids, .n_mdevs = n };
+	struct virt_req req = { .mdevs = uuids, .n_mdevs = n, .libvirt_shared = libvirt_shared };
 
 	return ops ? ops->update(&req, uri, vm, detach, dry_run, ret_xml, ret_report) : no_module(ret_report);
 }
@@ -147,7 +155,7 @@ VMGPU_EXPORT int vmgpu_libvirt_update_virgl(const char *render_node, const char 
 					    bool dry_run, char **ret_xml, char **ret_report)
 {
 	const struct virt_ops *ops = load();
-	struct virt_req req = { .render_node = render_node };
+	struct virt_req req = { .render_node = render_node, .libvirt_shared = libvirt_shared };
 
 	return ops ? ops->update(&req, uri, vm, detach, dry_run, ret_xml, ret_report) : no_module(ret_report);
 }

@@ -502,13 +502,20 @@ static int libvirt_apply(const struct virt_req *ed, const char *uri, const char 
 	rep.f = open_memstream(&rep.buf, &rep.len);
 	if (!rep.f)
 		return -ENOMEM;
-	virSetErrorFunc(NULL, quiet);
+	/* libvirt's process-wide error handler (the one that sees a failing
+	 * virConnectOpen) is set only when libvirt came into the process with
+	 * this module, and is then ours alone; a program that uses libvirt
+	 * itself keeps its own (libvirt has no call to read it back and
+	 * restore it). vmgpu's own connection keeps its errors to itself. */
+	if (!l->libvirt_shared)
+		virSetErrorFunc(NULL, quiet);
 	conn = virConnectOpen(uri ? uri : "qemu:///system");
 	if (!conn) {
 		say(&rep, "cannot connect to %s: %s", uri ? uri : "qemu:///system", lverr());
 		r = -ECONNREFUSED;
 		goto out;
 	}
+	virConnSetErrorFunc(conn, NULL, quiet);
 	dom = virDomainLookupByName(conn, vm);
 	if (!dom) {
 		say(&rep, "no domain named '%s' on %s", vm, uri ? uri : "qemu:///system");

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VIRT_MODULE_ABI 1
+#define VIRT_MODULE_ABI 2
 
 struct virt_fn {
 	uint32_t domain;
@@ -42,6 +42,9 @@ struct virt_req {
 	const char *const *mdevs;  /* mdev UUIDs */
 	size_t n_mdevs;
 	const char *render_node;   /* virtio-gpu 3D on this node */
+	/* libvirt was in the process before the module brought it: the
+	 * program uses it itself, and its error handler is the program's */
+	bool libvirt_shared;
 };
 
 struct virt_ops {

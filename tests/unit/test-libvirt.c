@@ -233,6 +233,34 @@ static void t_errors_leave_domain(void)
 	host_close(&e);
 }
 
+static unsigned program_errors;
+
+static void count_errors(void *u, virErrorPtr e)
+{
+	program_errors++;
+}
+
+/* A program that uses libvirt itself keeps its error handler: vmgpu's
+ * errors go to its report, not to the handler, and the handler still gets
+ * the program's own errors after vmgpu ran. */
+static void t_error_handler_kept(void)
+{
+	struct host_env e;
+	char *report = NULL;
+
+	layout_for(&e, "gpu-audio", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+	virSetErrorFunc(NULL, count_errors);
+	program_errors = 0;
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "no-such-domain", false, false, NULL, &report), -ENOENT);
+	CHECK(report && strstr(report, "no domain named"));
+	CHECK_EQ_INT(program_errors, 0);
+	CHECK(virDomainLookupByName(conn, "no-such-domain") == NULL);
+	CHECK_EQ_INT(program_errors, 1);
+	virSetErrorFunc(NULL, quiet);
+	free(report);
+	host_close(&e);
+}
+
 /* A domain with a saved state cannot take a passed-through device: the
  * libvirt form of Hyper-V's "automatic stop action: turn off". */
 static void t_managed_save(void)
@@ -343,6 +371,7 @@ int main(void)
 		{ "pcihole64 in any libvirt unit: never shrunk", t_pcihole64_units },
 		{ "errors leave the domain unchanged", t_errors_leave_domain },
 		{ "managed save image refused", t_managed_save },
+		{ "the program's libvirt error handler is kept", t_error_handler_kept },
 		{ "a USB hostdev is not a PCI function", t_usb_hostdev_kept },
 		{ "hostile VM names", t_hostile_names },
 		{ "mdev hostdev and virtio-gpu 3D", t_mdev_and_virgl },
