@@ -475,8 +475,9 @@ static int live_update(virDomainPtr dom, xmlDocPtr live, const struct virt_req *
 		 * own port at the next boot. */
 		xmlDocSetRootElement(doc, new_hostdev(fn, l->flags, false, true, 0));
 		char *xml = NULL;
-		if (doc_to_string(doc, &xml) == 0 && virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-			say(rep, "live: %s: %s", fn->address, lverr());
+		int k = doc_to_string(doc, &xml);
+		if (k < 0 || virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+			say(rep, "live: %s: %s", fn->address, k < 0 ? "out of memory" : lverr());
 			failed = -EIO;
 		}
 		free(xml);
@@ -699,6 +700,7 @@ static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, str
 	}
 	for (size_t i = 0; i < e->n_mdevs; i++) {
 		char alias[64], *xml = NULL;
+		const char *oom = NULL;
 		bool ok = true;
 		mdev_alias(alias, sizeof(alias), e->mdevs[i]);
 		if (detach) {
@@ -707,13 +709,15 @@ static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, str
 		} else {
 			xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 			xmlDocSetRootElement(doc, new_mdev_hostdev(e->mdevs[i]));
-			if (doc_to_string(doc, &xml) == 0 && virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+			if (doc_to_string(doc, &xml) < 0)
+				oom = "out of memory";
+			if (oom || virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
 				ok = false;
 			free(xml);
 			xmlFreeDoc(doc);
 		}
 		if (!ok) {
-			say(rep, "live: mdev %s: %s", e->mdevs[i], lverr());
+			say(rep, "live: mdev %s: %s", e->mdevs[i], oom ? oom : lverr());
 			failed = -EIO;
 		}
 	}
