@@ -34,7 +34,7 @@ struct vmgpu_pool {
 	size_t n_gpus;
 	struct pl_type *types;     /* storage for every GPU's types */
 	size_t n_types;
-	const struct vmgpu_split_parent **parents; /* per GPU */
+	size_t *pidx;              /* per GPU: its parent's index in the split */
 	unsigned share_per_gpu;
 	struct pl_result result;
 };
@@ -298,9 +298,9 @@ static int pool_inventory(struct vmgpu_pool *p)
 			max_types += vmgpu_split_vf_vgpu(p->split, i, v)->n_creatable;
 	}
 	p->gpus = calloc(np ? np : 1, sizeof(*p->gpus));
-	p->parents = calloc(np ? np : 1, sizeof(*p->parents));
+	p->pidx = calloc(np ? np : 1, sizeof(*p->pidx));
 	p->types = calloc(max_types ? max_types : 1, sizeof(*p->types));
-	if (!p->gpus || !p->parents || !p->types)
+	if (!p->gpus || !p->pidx || !p->types)
 		return -ENOMEM;
 	for (size_t i = 0; i < np; i++) {
 		const struct vmgpu_split_parent *par = vmgpu_split_parent(p->split, i);
@@ -318,7 +318,7 @@ static int pool_inventory(struct vmgpu_pool *p)
 		}
 		g->busy = d && dev_in_use(d);
 		g->share_capacity = par->render_node && !g->busy ? p->share_per_gpu : 0;
-		p->parents[p->n_gpus] = par;
+		p->pidx[p->n_gpus] = i;
 		parent_types(p, p->n_gpus, par, i);
 		p->n_gpus++;
 	}
@@ -334,7 +334,7 @@ VMGPU_EXPORT struct vmgpu_pool *vmgpu_pool_unref(struct vmgpu_pool *p)
 	free(p->names);
 	free(p->desktops);
 	free(p->gpus);
-	free(p->parents);
+	free(p->pidx);
 	free(p->types);
 	placement_result_free(&p->result); /* all NULL unless solved */
 	vmgpu_split_unref(p->split);
@@ -404,7 +404,7 @@ VMGPU_EXPORT int vmgpu_pool_placed(const struct vmgpu_pool *p, size_t i, struct 
 	ret->gpu = p->gpus[pl->gpu].id;
 	ret->slice_type = pl->type;
 	if (p->desktops[i].want == PL_SHARED)
-		ret->render_node = p->parents[pl->gpu]->render_node;
+		ret->render_node = vmgpu_split_parent(p->split, p->pidx[pl->gpu])->render_node;
 	return 0;
 }
 
@@ -429,25 +429,20 @@ static int push_plan(struct vmgpu_plan ***plans, size_t *n, struct vmgpu_plan *p
 	return 0;
 }
 
-/* A free VF of parent GPU G that can take vGPU type NAME; marks it taken. */
-static struct vmgpu_dev *take_vf(struct vmgpu_pool *p, size_t g, const char *name, bool *taken, unsigned *ret_id)
+/* A free VF of GPU G that can take vGPU type NAME; marks it taken.
+ * TAKEN is indexed by VF_BASE[parent index] + the VF's index. */
+static struct vmgpu_dev *take_vf(struct vmgpu_pool *p, size_t g, const char *name, bool *taken, const size_t *vf_base,
+				 unsigned *ret_id)
 {
-	size_t pi;
+	size_t pi = p->pidx[g];
 
-	for (pi = 0; pi < vmgpu_split_n_parents(p->split); pi++)
-		if (vmgpu_split_parent(p->split, pi) == p->parents[g])
-			break;
 	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(p->split, pi); v++) {
 		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(p->split, pi, v);
-		size_t idx = 0;
-		for (size_t k = 0; k < p->host->n_devs; k++)
-			if (p->host->devs[k] == vf->vf)
-				idx = k;
-		if (vf->current || taken[idx])
+		if (vf->current || taken[vf_base[pi] + v])
 			continue;
 		for (size_t c = 0; c < vf->n_creatable; c++)
 			if (strcmp(vf->creatable[c].name, name) == 0) {
-				taken[idx] = true;
+				taken[vf_base[pi] + v] = true;
 				*ret_id = vf->creatable[c].id;
 				return vf->vf;
 			}
@@ -455,21 +450,42 @@ static struct vmgpu_dev *take_vf(struct vmgpu_pool *p, size_t g, const char *nam
 	return NULL;
 }
 
+static bool is_mdev_type(const struct vmgpu_split_parent *par, const char *type)
+{
+	for (size_t t = 0; t < par->n_mdev_types; t++)
+		if (strcmp(par->mdev_types[t].id, type) == 0)
+			return true;
+	return false;
+}
+
 VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct vmgpu_plan ***ret, size_t *ret_n)
 {
+	size_t np = vmgpu_split_n_parents(p->split), n_vfs = 0;
 	struct vmgpu_plan **plans = NULL, *plan;
 	struct vmgpu_dev **dedicated = calloc(p->n_desktops ? p->n_desktops : 1, sizeof(*dedicated));
-	bool *taken = calloc(p->host->n_devs ? p->host->n_devs : 1, sizeof(*taken));
+	unsigned *mdevs = calloc(p->n_gpus ? p->n_gpus : 1, sizeof(*mdevs)); /* mdev slices per GPU */
+	size_t *vf_base = calloc(np + 1, sizeof(*vf_base));
+	bool *taken = NULL;
 	size_t n = 0, nd = 0;
 	int r = 0;
 
-	if (!dedicated || !taken) {
+	for (size_t i = 0; vf_base && i < np; i++)
+		vf_base[i + 1] = n_vfs += vmgpu_split_n_vf_vgpus(p->split, i);
+	taken = calloc(n_vfs ? n_vfs : 1, sizeof(*taken));
+	if (!dedicated || !mdevs || !vf_base || !taken) {
 		r = -ENOMEM;
 		goto out;
 	}
+	/* A GPU holds one slice type: its mdevs are one create plan, made
+	 * where its first slice is placed. */
+	for (size_t i = 0; i < p->result.n_places; i++) {
+		const struct pl_place *pl = &p->result.places[i];
+		mdevs[pl->gpu] += p->desktops[pl->desktop].want == PL_SLICE &&
+				  is_mdev_type(vmgpu_split_parent(p->split, p->pidx[pl->gpu]), pl->type);
+	}
 	for (size_t i = 0; i < p->result.n_places && r == 0; i++) {
 		const struct pl_place *pl = &p->result.places[i];
-		const struct vmgpu_split_parent *par = p->parents[pl->gpu];
+		const struct vmgpu_split_parent *par = vmgpu_split_parent(p->split, p->pidx[pl->gpu]);
 		const struct pl_desktop *d = &p->desktops[pl->desktop];
 		unsigned id;
 		struct vmgpu_dev *vf;
@@ -478,28 +494,17 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 			dedicated[nd++] = par->dev;
 		if (d->want != PL_SLICE)
 			continue;
-		/* one mdev-create plan per (parent, type), counted */
-		bool is_mdev = false;
-		for (size_t t = 0; t < par->n_mdev_types; t++)
-			is_mdev |= strcmp(par->mdev_types[t].id, pl->type) == 0;
-		if (is_mdev) {
-			unsigned count = 1;
-			bool seen = false;
-			for (size_t k = 0; k < i && !seen; k++)
-				seen = p->result.places[k].gpu == pl->gpu && p->result.places[k].type &&
-				       strcmp(p->result.places[k].type, pl->type) == 0 &&
-				       p->desktops[p->result.places[k].desktop].want == PL_SLICE;
-			if (seen)
-				continue;
-			for (size_t k = i + 1; k < p->result.n_places; k++)
-				count += p->result.places[k].gpu == pl->gpu && p->result.places[k].type &&
-					 strcmp(p->result.places[k].type, pl->type) == 0 &&
-					 p->desktops[p->result.places[k].desktop].want == PL_SLICE;
-			if ((r = plan_mdev_create_in(p->host, p->split, par->name, pl->type, count, flags, &plan)) == 0)
+		if (is_mdev_type(par, pl->type)) {
+			if (mdevs[pl->gpu] == 0)
+				continue; /* in its GPU's plan already */
+			if ((r = plan_mdev_create_in(p->host, p->split, par->name, pl->type, mdevs[pl->gpu], flags, &plan)) == 0)
 				r = push_plan(&plans, &n, plan);
-		} else if ((vf = take_vf(p, pl->gpu, pl->type, taken, &id))) {
+			mdevs[pl->gpu] = 0;
+		} else if ((vf = take_vf(p, pl->gpu, pl->type, taken, vf_base, &id))) {
 			if ((r = vmgpu_plan_vgpu(p->host, vf, id, flags, &plan)) == 0)
 				r = push_plan(&plans, &n, plan);
+		} else {
+			r = -ENOSPC; /* placed on more VFs than are free: the inventory and placement disagree */
 		}
 	}
 	if (r == 0 && nd) {
@@ -508,6 +513,8 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 	}
 out:
 	free(dedicated);
+	free(mdevs);
+	free(vf_base);
 	free(taken);
 	if (r < 0) {
 		for (size_t i = 0; i < n; i++)
