@@ -422,6 +422,39 @@ static int journal_write(int dfd, const struct journal *j)
 	return text ? write_atomic(dfd, JOURNAL_FILE, text) : -ENOMEM;
 }
 
+/*
+ * Converge everything journal J records to its state before the plan, or
+ * to the plan's end state when FINISH: forward to finish, backward to roll
+ * back. A function gone from the host (hot unplug, a VF its PF dropped) is
+ * no failure: nothing of it is left to restore. Rollback after a failed step
+ * and recovery after a crash both come here, so they agree on what "the
+ * host is back" means. 0, or -errno when something could not be converged.
+ */
+static int journal_converge(struct vmgpu_ctx *ctx, const struct journal *j, bool finish, struct report *rep)
+{
+	int failed = 0;
+
+	for (size_t k = 0; k < j->n_objs; k++) {
+		const struct jobj *o = &j->objs[finish ? k : j->n_objs - 1 - k];
+		long want = finish ? o->target : o->before;
+		char why[256];
+		if (obj_converge(ctx, o, want, why, sizeof(why)) < 0) {
+			report_add(rep, "%s", why);
+			failed = -EIO;
+		} else {
+			report_add(rep, "%s: %ld", o->key, want);
+		}
+	}
+	for (size_t k = 0; k < j->n; k++) {
+		const struct jdev *d = &j->devs[finish ? k : j->n - 1 - k];
+		int r = finish ? converge(ctx, d->address, d->target_driver, d->target_override, rep)
+			       : converge(ctx, d->address, d->driver, d->override, rep);
+		if (r < 0 && r != -ENOENT)
+			failed = r;
+	}
+	return failed;
+}
+
 static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret_recovered, struct report *rep)
 {
 	_cleanup_free_ char *text = NULL;
@@ -440,26 +473,7 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 	report_add(rep, "interrupted %s after %d step(s): %s",
 		   j.op == JOURNAL_ASSIGN ? "assign" : j.op == JOURNAL_RELEASE ? "release" : "partition change", j.done,
 		   finish ? "finishing it" : "rolling it back");
-	for (size_t k = 0; k < j.n_objs; k++) {
-		/* forward to finish, backward to roll back */
-		const struct jobj *o = &j.objs[finish ? k : j.n_objs - 1 - k];
-		char why[256];
-		if (obj_converge(ctx, o, finish ? o->target : o->before, why, sizeof(why)) < 0) {
-			report_add(rep, "%s", why);
-			failed = -EIO;
-		} else {
-			report_add(rep, "%s: %ld", o->key, finish ? o->target : o->before);
-		}
-	}
-	for (size_t i = 0; i < j.n; i++) {
-		const struct jdev *d = &j.devs[i];
-		if (finish)
-			r = converge(ctx, d->address, d->target_driver, d->target_override, rep);
-		else
-			r = converge(ctx, d->address, d->driver, d->override, rep);
-		if (r < 0 && r != -ENOENT)
-			failed = r;
-	}
+	failed = journal_converge(ctx, &j, finish, rep);
 	if (!failed) {
 		/* Finishing an assign must also record it, or release would not
 		 * know the original drivers. */
@@ -682,25 +696,16 @@ static int journal_prepare(struct vmgpu_plan *p, struct journal *j, struct repor
 	return 0;
 }
 
-/* Put every function back as journal J recorded it: 0, or -EIO when some
- * could not be (the journal must then stay for vmgpu recover). */
+/* Put everything back as journal J recorded it: 0, or -errno when some
+ * of it could not be (the journal must then stay for vmgpu recover). */
 static int rollback(struct vmgpu_plan *p, const struct journal *j, struct report *rep)
 {
-	bool ok = true;
+	int r;
 
 	report_add(rep, "rolling back:");
-	for (size_t i = j->n_objs; i-- > 0;) {
-		char why[256];
-		if (obj_converge(p->host->ctx, &j->objs[i], j->objs[i].before, why, sizeof(why)) < 0) {
-			report_add(rep, "%s", why);
-			ok = false;
-		}
-	}
-	for (size_t i = j->n; i-- > 0;)
-		if (converge(p->host->ctx, j->devs[i].address, j->devs[i].driver, j->devs[i].override, rep) < 0)
-			ok = false;
-	report_add(rep, ok ? "the host is as it was before" : "ROLLBACK INCOMPLETE: run vmgpu recover");
-	return ok ? 0 : -EIO;
+	r = journal_converge(p->host->ctx, j, false, rep);
+	report_add(rep, r == 0 ? "the host is as it was before" : "ROLLBACK INCOMPLETE: run vmgpu recover");
+	return r;
 }
 
 VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progress, void *userdata)

@@ -242,42 +242,33 @@ static void t_crash_release(void)
 }
 
 /* What a progress callback does to the host after step AFTER: the next
- * write fails, and with GONE set that driver can no longer bind (its
- * directory in sys/bus/pci/drivers is moved away). */
+ * write fails, and with GONE set that path (below the root) is moved away:
+ * a driver that can no longer bind, a function unplugged. */
 struct sabotage {
 	struct ksim_env *e;
 	size_t after;
 	const char *gone;
 };
 
-static void driver_dir(struct ksim_env *e, const char *drv, char *buf, size_t sz)
+static void move_away(struct ksim_env *e, const char *rel, bool back)
 {
-	snprintf(buf, sz, "%s/sys/bus/pci/drivers/%s", fx_root(e->fx), drv);
+	char there[512], aside[512];
+
+	snprintf(there, sizeof(there), "%s/%s", fx_root(e->fx), rel);
+	snprintf(aside, sizeof(aside), "%s/gone", fx_root(e->fx));
+	CHECK_EQ_INT(back ? rename(aside, there) : rename(there, aside), 0);
 }
 
 static void sabotage_cb(void *userdata, size_t i, size_t n, const struct vmgpu_step *s, int result)
 {
 	struct sabotage *sb = userdata;
-	char from[512], to[512];
 
 	if (i + 1 != sb->after)
 		return;
-	if (sb->gone) {
-		driver_dir(sb->e, sb->gone, from, sizeof(from));
-		snprintf(to, sizeof(to), "%s/gone-driver", fx_root(sb->e->fx));
-		CHECK_EQ_INT(rename(from, to), 0);
-	}
+	if (sb->gone)
+		move_away(sb->e, sb->gone, false);
 	sb->e->sim.writes = 0;
 	sb->e->sim.fail_write = 1;
-}
-
-static void driver_back(struct ksim_env *e, const char *drv)
-{
-	char from[512], to[512];
-
-	snprintf(from, sizeof(from), "%s/gone-driver", fx_root(e->fx));
-	driver_dir(e, drv, to, sizeof(to));
-	CHECK_EQ_INT(rename(from, to), 0);
 }
 
 /* A rollback that cannot bring the original driver back keeps the journal:
@@ -286,7 +277,8 @@ static void t_rollback_incomplete(void)
 {
 	struct ksim_env e;
 	struct vmgpu_plan *p;
-	struct sabotage sb = { &e, 4, "nouveau" }; /* after 01:00.0 is on vfio-pci */
+	/* after 01:00.0 is on vfio-pci */
+	struct sabotage sb = { &e, 4, "sys/bus/pci/drivers/nouveau" };
 	bool recovered = false;
 
 	ksim_env_open(&e, "gpu-audio");
@@ -296,11 +288,36 @@ static void t_rollback_incomplete(void)
 	vmgpu_plan_unref(p);
 	CHECK(journal_exists(&e));
 	e.sim.fail_write = 0;
-	driver_back(&e, "nouveau");
+	move_away(&e, sb.gone, true);
 	CHECK_EQ_INT(vmgpu_recover(e.ctx, false, &recovered, NULL), 0);
 	CHECK(recovered);
 	expect_as_before(&e);
 	CHECK(!journal_exists(&e));
+	CHECK_EQ_INT(n_assigned(&e), 0);
+	ksim_env_close(&e);
+}
+
+/* A function unplugged during the run: rollback restores the others and
+ * counts it as done (nothing of it is left to restore), as recovery does. */
+static void t_rollback_vanished(void)
+{
+	struct ksim_env e;
+	struct vmgpu_plan *p;
+	struct sabotage sb = { &e, 4, "sys/bus/pci/devices/0000:01:00.1" };
+	char drv[64];
+
+	ksim_env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK(vmgpu_plan_apply(p, sabotage_cb, &sb) < 0);
+	CHECK(strstr(vmgpu_plan_error(p), "0000:01:00.1: gone from the host") != NULL);
+	CHECK(strstr(vmgpu_plan_error(p), "the host is as it was before") != NULL);
+	vmgpu_plan_unref(p);
+	CHECK(!journal_exists(&e));
+	e.sim.fail_write = 0;
+	ksim_driver(&e.sim, "0000:01:00.0", drv, sizeof(drv));
+	CHECK_EQ_STR(drv, "nouveau");
+	move_away(&e, sb.gone, true);
+	expect_as_before(&e);
 	CHECK_EQ_INT(n_assigned(&e), 0);
 	ksim_env_close(&e);
 }
@@ -527,6 +544,7 @@ int main(void)
 		{ "rollback when any write fails", t_rollback_each_write },
 		{ "bind refused", t_bind_refused },
 		{ "incomplete rollback keeps the journal", t_rollback_incomplete },
+		{ "rollback with a function gone", t_rollback_vanished },
 		{ "crash after each assign step, recover", t_crash_assign },
 		{ "crash after each release step, recover", t_crash_release },
 		{ "refusals", t_refusals },
