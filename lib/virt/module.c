@@ -157,7 +157,8 @@ static unsigned max_pci_index(xmlNodePtr devices)
 	return max;
 }
 
-static xmlNodePtr new_hostdev(const struct virt_fn *fn, unsigned flags, bool with_address, bool q35, unsigned bus)
+/* The <hostdev> of host function FN, without its place in the guest. */
+static xmlNodePtr new_hostdev(const struct virt_fn *fn, unsigned flags)
 {
 	xmlNodePtr h = xmlNewNode(NULL, BAD_CAST "hostdev"), a;
 	char alias[64];
@@ -175,19 +176,22 @@ static xmlNodePtr new_hostdev(const struct virt_fn *fn, unsigned flags, bool wit
 		xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "rom", NULL), BAD_CAST "bar", BAD_CAST "off");
 	hostdev_alias(alias, sizeof(alias), fn);
 	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
-	if (with_address) {
-		a = xmlNewChild(h, NULL, BAD_CAST "address", NULL);
-		xmlSetProp(a, BAD_CAST "type", BAD_CAST "pci");
-		set_propf(a, "domain", "0x0000");
-		/* q35: slot 0 of the function's own root port; i440fx: a slot
-		 * of its own on the root bus. */
-		set_propf(a, "bus", "0x%02x", q35 ? bus : 0);
-		set_propf(a, "slot", "0x%02x", q35 ? 0 : 0x10 + fn->slot);
-		set_propf(a, "function", "0x%x", fn->function);
-		if (fn->multifunction)
-			xmlSetProp(a, BAD_CAST "multifunction", BAD_CAST "on");
-	}
 	return h;
+}
+
+/* Where FN sits in the guest: q35, slot 0 of its slot's own root port (bus
+ * BUS); i440fx, a slot of its own on the root bus. */
+static void add_guest_address(xmlNodePtr hostdev, const struct virt_fn *fn, bool q35, unsigned bus)
+{
+	xmlNodePtr a = xmlNewChild(hostdev, NULL, BAD_CAST "address", NULL);
+
+	xmlSetProp(a, BAD_CAST "type", BAD_CAST "pci");
+	set_propf(a, "domain", "0x0000");
+	set_propf(a, "bus", "0x%02x", q35 ? bus : 0);
+	set_propf(a, "slot", "0x%02x", q35 ? 0 : 0x10 + fn->slot);
+	set_propf(a, "function", "0x%x", fn->function);
+	if (fn->multifunction)
+		xmlSetProp(a, BAD_CAST "multifunction", BAD_CAST "on");
 }
 
 /*
@@ -316,8 +320,10 @@ static int edit_domain(xmlDocPtr doc, const struct virt_req *l, bool remove, cha
 			xmlSetProp(xmlNewChild(c, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
 		}
 	}
-	for (size_t i = 0; i < l->n_fns; i++)
-		xmlAddChild(devices, new_hostdev(&l->fns[i], flags, true, q35, base + l->fns[i].slot));
+	for (size_t i = 0; i < l->n_fns; i++) {
+		xmlNodePtr h = xmlAddChild(devices, new_hostdev(&l->fns[i], flags));
+		add_guest_address(h, &l->fns[i], q35, base + l->fns[i].slot);
+	}
 	if (l->hole64_needed && q35)
 		set_pcihole64(devices, l->hole64);
 	if (flags & VIRT_NVIDIA_HIDE)
@@ -425,8 +431,7 @@ static int check_domain(virDomainPtr dom, const struct virt_req *l, bool detach,
 	return 0;
 }
 
-/* Hot-plug (or unplug) each function into the running domain. */
-/* The running domain's definition, to detach only what is plugged in: a
+/* The running domain's definition, to unplug only what is plugged in: a
  * device added to the persistent definition while the domain ran (or one
  * unplugged by hand) is not in it, and unplugging it again is no error. */
 static xmlDocPtr live_doc(virDomainPtr dom)
@@ -452,38 +457,35 @@ static bool live_has(xmlDocPtr live, const char *alias)
 	return false;
 }
 
-static int live_update(virDomainPtr dom, xmlDocPtr live, const struct virt_req *l, bool detach, struct lvreport *rep)
+/*
+ * Hot-plug DEV (a device element, which this takes) into the running domain,
+ * or, DEV NULL, unplug the device ALIAS from it. 0; -EIO: libvirt refused
+ * (lverr() says why); -ENOMEM.
+ */
+static int live_plug(virDomainPtr dom, xmlDocPtr live, const char *alias, xmlNodePtr dev)
 {
-	int failed = 0;
+	xmlDocPtr doc;
+	char *xml = NULL;
+	int r;
 
-	for (size_t i = 0; i < l->n_fns; i++) {
-		const struct virt_fn *fn = &l->fns[i];
-		char alias[64];
-		hostdev_alias(alias, sizeof(alias), fn);
-		if (detach) {
-			if (!live_has(live, alias))
-				continue;
-			if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-				say(rep, "live: %s: %s", fn->address, lverr());
-				failed = -EIO;
-			}
-			continue;
-		}
-		xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-		/* No guest address: q35 root ports cannot be hot-added, so the
-		 * function goes to a free hotpluggable port for now and to its
-		 * own port at the next boot. */
-		xmlDocSetRootElement(doc, new_hostdev(fn, l->flags, false, true, 0));
-		char *xml = NULL;
-		int k = doc_to_string(doc, &xml);
-		if (k < 0 || virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-			say(rep, "live: %s: %s", fn->address, k < 0 ? "out of memory" : lverr());
-			failed = -EIO;
-		}
-		free(xml);
-		xmlFreeDoc(doc);
+	if (!dev)
+		return !live_has(live, alias) || virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) == 0 ? 0 : -EIO;
+	if (!(doc = xmlNewDoc(BAD_CAST "1.0"))) {
+		xmlFreeNode(dev);
+		return -ENOMEM;
 	}
-	return failed;
+	xmlDocSetRootElement(doc, dev);
+	r = doc_to_string(doc, &xml);
+	if (r == 0 && virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		r = -EIO;
+	free(xml);
+	xmlFreeDoc(doc);
+	return r;
+}
+
+static const char *plug_error(int r)
+{
+	return r == -ENOMEM ? "out of memory" : lverr();
 }
 
 static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *why, size_t sz);
@@ -691,33 +693,24 @@ static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *
 static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, struct lvreport *rep)
 {
 	xmlDocPtr live = detach ? live_doc(dom) : NULL;
-	int failed = 0;
+	char alias[64];
+	int failed = 0, r;
 
-	if (e->n_fns) {
-		failed = live_update(dom, live, e, detach, rep);
-		xmlFreeDoc(live);
-		return failed;
+	for (size_t i = 0; i < e->n_fns; i++) {
+		const struct virt_fn *fn = &e->fns[i];
+		hostdev_alias(alias, sizeof(alias), fn);
+		/* No guest address: q35 root ports cannot be hot-added, so the
+		 * function goes to a free hotpluggable port for now and to its
+		 * own port at the next boot. */
+		if ((r = live_plug(dom, live, alias, detach ? NULL : new_hostdev(fn, e->flags))) < 0) {
+			say(rep, "live: %s: %s", fn->address, plug_error(r));
+			failed = -EIO;
+		}
 	}
 	for (size_t i = 0; i < e->n_mdevs; i++) {
-		char alias[64], *xml = NULL;
-		const char *oom = NULL;
-		bool ok = true;
 		mdev_alias(alias, sizeof(alias), e->mdevs[i]);
-		if (detach) {
-			if (live_has(live, alias) && virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0)
-				ok = false;
-		} else {
-			xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-			xmlDocSetRootElement(doc, new_mdev_hostdev(e->mdevs[i]));
-			if (doc_to_string(doc, &xml) < 0)
-				oom = "out of memory";
-			if (oom || virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
-				ok = false;
-			free(xml);
-			xmlFreeDoc(doc);
-		}
-		if (!ok) {
-			say(rep, "live: mdev %s: %s", e->mdevs[i], oom ? oom : lverr());
+		if ((r = live_plug(dom, live, alias, detach ? NULL : new_mdev_hostdev(e->mdevs[i]))) < 0) {
+			say(rep, "live: mdev %s: %s", e->mdevs[i], plug_error(r));
 			failed = -EIO;
 		}
 	}
