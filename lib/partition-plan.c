@@ -194,6 +194,9 @@ int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, co
 	else if (!t)
 		plan_refuse(p, "no_such_type", false, "See vmgpu partition list for its types.",
 			    "%s has no mdev type %s.", parent, type);
+	else if (strlen(parent) >= sizeof(((struct jobj *)0)->parent) || strlen(type) >= sizeof(((struct jobj *)0)->type))
+		/* the journal could not name it, so recovery could not undo it */
+		plan_refuse(p, "name_too_long", false, NULL, "%s/%s: name too long for vmgpu's journal.", parent, type);
 	else if (t->available >= 0 && (unsigned)t->available < count)
 		/* The driver's own count: it is 0 for every other type once a
 		 * parent that cannot mix types has one in use (NVIDIA GRID). */
@@ -235,15 +238,32 @@ VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *par
 	return r;
 }
 
-/* An mdev whose /dev/vfio/N is open: a VM uses it. */
+/* IOMMU group GROUP's /dev/vfio/N is open: a VM (or another VMM) uses it. */
+static bool group_in_use(struct vmgpu_ctx *ctx, int group, char *who, size_t sz)
+{
+	char path[64];
+	char *paths[] = { path };
+	struct dev_nodes dn = { .paths = paths, .n_paths = 1 };
+	struct opener *op = NULL;
+	size_t n = 0;
+	bool incomplete, used;
+
+	if (group < 0)
+		return false;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	(void)dev_openers(ctx, &dn, &op, &n, &incomplete);
+	used = n > 0;
+	if (used)
+		snprintf(who, sz, "PID %d (%s)", op[0].pid, op[0].comm);
+	free(op);
+	return used;
+}
+
+/* An mdev is its own IOMMU group (bus/mdev/devices/UUID/iommu_group). */
 static bool mdev_in_use(struct vmgpu_ctx *ctx, const char *uuid, char *who, size_t sz)
 {
 	char path[128], grp[32];
 	int group = -1;
-	struct dev_nodes dn = { 0 };
-	struct opener *op = NULL;
-	size_t n = 0;
-	bool incomplete, used;
 	int dfd;
 
 	snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s", uuid);
@@ -253,18 +273,7 @@ static bool mdev_in_use(struct vmgpu_ctx *ctx, const char *uuid, char *who, size
 	if (sysfs_link_basename(dfd, "iommu_group", grp, sizeof(grp)) == 0)
 		(void)parse_int(grp, 10, &group);
 	close(dfd);
-	if (group < 0)
-		return false;
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	char *paths[] = { path };
-	dn.paths = paths;
-	dn.n_paths = 1;
-	(void)dev_openers(ctx, &dn, &op, &n, &incomplete);
-	used = n > 0;
-	if (used)
-		snprintf(who, sz, "PID %d (%s)", op[0].pid, op[0].comm);
-	free(op);
-	return used;
+	return group_in_use(ctx, group, who, sz);
 }
 
 VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *const *uuids, size_t n, unsigned flags,
@@ -400,6 +409,11 @@ VMGPU_EXPORT int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, 
 	if (!found && (long)type_id != cur)
 		plan_refuse(p, "type_not_creatable", false, "See vmgpu partition list for the types this VF can take now.",
 			    "%s cannot take vGPU type %u now.", vf->address, type_id);
+	/* the VM holding the VF would lose its vGPU under it */
+	char who[64];
+	if (cur > 0 && (long)type_id != cur && group_in_use(host->ctx, vf->iommu_group, who, sizeof(who)))
+		plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.", "VF %s (vGPU type %ld) is in use by %s.",
+			    vf->address, cur, who);
 	if ((long)type_id != cur)
 		add_write(p, vf, JOBJ_VGPU, cur, type_id, "current_vgpu_type");
 	return plan_finish(p, ret);

@@ -93,6 +93,44 @@ static void t_mdev_create_remove(void)
 	ksim_env_close(&e);
 }
 
+/* The message of the plan's first refusal ("" without one). */
+static const char *refusal_message(const struct vmgpu_plan *p)
+{
+	static char buf[256];
+	struct vmgpu_reason r;
+
+	buf[0] = '\0';
+	if (vmgpu_plan_refusal(p, 0, &r, NULL) == 0)
+		snprintf(buf, sizeof(buf), "%s", r.message);
+	return buf;
+}
+
+/* A VF whose vGPU a VM holds (its /dev/vfio/N open) keeps its type. */
+static void t_vgpu_in_use(void)
+{
+	struct ksim_env e;
+	struct vmgpu_plan *p = NULL;
+	struct vmgpu_dev *d;
+
+	ksim_env_open(&e, "nvidia-vgpu"); /* VF .4: group 10, type 560 */
+	fx_mkdir(e.fx, "proc/4242/fd");
+	fx_symlink(e.fx, "proc/4242/fd/9", "/dev/vfio/10");
+	fx_file(e.fx, "proc/4242/comm", "qemu-system-x86\n");
+	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.4", &d), 0);
+	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 558, 0, &p), 0);
+	CHECK(vmgpu_plan_refused(p));
+	CHECK(strstr(refusal_message(p), "in use by PID 4242 (qemu-system-x86)") != NULL);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -EPERM);
+	vmgpu_plan_unref(p);
+	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.4/nvidia/current_vgpu_type"), 560);
+	/* the free VF is no one's */
+	CHECK_EQ_INT(vmgpu_host_lookup(e.host, "0000:01:00.5", &d), 0);
+	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 558, 0, &p), 0);
+	CHECK(!vmgpu_plan_refused(p));
+	vmgpu_plan_unref(p);
+	ksim_env_close(&e);
+}
+
 static void t_sriov_and_vgpu(void)
 {
 	struct ksim_env e;
@@ -175,6 +213,7 @@ int main(void)
 	static const struct test_case tests[] = {
 		{ "mdev create, refuse, remove", t_mdev_create_remove },
 		{ "SR-IOV VFs and NVIDIA vGPU type", t_sriov_and_vgpu },
+		{ "a VF's vGPU held by a VM is not changed", t_vgpu_in_use },
 		{ "crash at each mdev step, recover both ways", t_crash_mdev },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
