@@ -220,7 +220,9 @@ struct vmgpu_host {
 	struct iomem_fb *fbs;
 	size_t n_fbs;
 	int fbs_known;               /* tristate */
-	bool running_as_root;        /* the root is "/" and we are uid 0 */
+	bool running_as_root;        /* config reads are not cut short by privilege: uid 0 on
+				      * the live host, or any --root tree (its files are what
+				      * they are, whoever reads them) */
 	bool reset_method_supported; /* some function has reset_method: Linux >= 5.15 */
 };
 
