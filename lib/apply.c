@@ -708,6 +708,23 @@ static int rollback(struct vmgpu_plan *p, const struct journal *j, struct report
 	return r;
 }
 
+/*
+ * The plan is done and the state file says so: the --persist files follow
+ * it and the journal goes. A failure of the files is reported, not undone:
+ * the state file is the truth, and every later apply brings the files in
+ * line again (recovery does the same). The journal must go all the same,
+ * or the next run would roll back what the state file records.
+ */
+static int finish_done(struct vmgpu_ctx *ctx, int dfd, enum journal_op op, struct report *rep)
+{
+	int r = op != JOURNAL_PARTITION ? persist_sync(ctx, dfd) : 0, k;
+
+	if (r < 0)
+		report_add(rep, "done, but the --persist udev rules could not be updated: %s", strerror(-r));
+	k = remove_durable(dfd, JOURNAL_FILE);
+	return r < 0 ? r : k;
+}
+
 VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progress, void *userdata)
 {
 	struct vmgpu_ctx *ctx = p->host->ctx;
@@ -773,12 +790,13 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 			goto out;
 		}
 	}
-	if (p->op != JOURNAL_PARTITION && (r = state_apply(ctx, dfd, &j)) < 0)
+	if (p->op != JOURNAL_PARTITION && (r = state_apply(ctx, dfd, &j)) < 0) {
+		/* The journal stays: recovery rolls the plan back to what
+		 * the unchanged state file says. */
 		report_add(&rep, "done, but the state file could not be written: %s", strerror(-r));
-	else if (p->op != JOURNAL_PARTITION && (r = persist_sync(ctx, dfd)) < 0)
-		report_add(&rep, "done, but the --persist udev rules could not be updated: %s", strerror(-r));
-	else
-		r = remove_durable(dfd, JOURNAL_FILE);
+		goto out;
+	}
+	r = finish_done(ctx, dfd, p->op, &rep);
 out:
 	journal_free(&j);
 	close(lock);

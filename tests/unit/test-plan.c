@@ -456,6 +456,31 @@ static void t_persist(void)
 	ksim_env_close(&e);
 }
 
+/* The --persist files cannot be brought in line once the state file
+ * records the assign (etc/modules-load.d is not a directory): apply says
+ * so, but the assignment stands and the journal goes, as in recovery; a
+ * journal left behind would make the next run undo what the state file
+ * records. */
+static void t_persist_sync_fails(void)
+{
+	struct ksim_env e;
+	struct vmgpu_plan *p;
+	bool recovered = true;
+
+	ksim_env_open(&e, "gpu-audio");
+	fx_file(e.fx, "etc/modules-load.d", "not a directory\n");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
+	CHECK(strstr(vmgpu_plan_error(p), "--persist udev rules could not be updated") != NULL);
+	vmgpu_plan_unref(p);
+	CHECK(!journal_exists(&e));
+	CHECK_EQ_INT(n_assigned(&e), 2);
+	CHECK_EQ_INT(vmgpu_recover(e.ctx, false, &recovered, NULL), 0);
+	CHECK(!recovered);
+	expect_drivers(&e, "vfio-pci", "vfio-pci");
+	ksim_env_close(&e);
+}
+
 /* A crash after --persist wrote its rules: recovery removes them with the
  * assignment; after a crashed release, recovery puts them back. */
 static void t_persist_crash(void)
@@ -552,6 +577,7 @@ int main(void)
 		{ "vanished device, stale plan", t_vanished_and_stale },
 		{ "persist", t_persist },
 		{ "persist files after a crash", t_persist_crash },
+		{ "persist files out of line after the state file", t_persist_sync_fails },
 		{ "journal format", t_journal_format },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
