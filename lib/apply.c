@@ -708,6 +708,19 @@ static int rollback(struct vmgpu_plan *p, const struct journal *j, struct report
 	return r;
 }
 
+/* A release of functions vmgpu assigned that are back on their own
+ * drivers already (put back by hand) has no step, but their records must
+ * still leave the state file, or status would report drift forever. */
+static bool plan_forgets(const struct vmgpu_plan *p)
+{
+	if (p->op != JOURNAL_RELEASE)
+		return false;
+	for (size_t i = 0; i < p->n_devs; i++)
+		if (plan_record(p, p->devs[i]))
+			return true;
+	return false;
+}
+
 /*
  * The plan is done and the state file says so: the --persist files follow
  * it and the journal goes. A failure of the files is reported, not undone:
@@ -739,9 +752,10 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 		set_error(p, &rep);
 		return -EPERM;
 	}
-	/* Nothing to do, and nothing interrupted to finish: touch nothing
-	 * (no state directory, lock or journal for a no-op). */
-	if (p->n_steps == 0) {
+	/* Nothing to do, nothing to forget and nothing interrupted to
+	 * finish: touch nothing (no state directory, lock or journal for a
+	 * no-op). */
+	if (p->n_steps == 0 && !plan_forgets(p)) {
 		_cleanup_close_ int sd = state_dir_open(ctx, false);
 		if (sd == -ENOENT || (sd >= 0 && faccessat(sd, JOURNAL_FILE, F_OK, 0) < 0)) {
 			free(report_close(&rep));

@@ -377,6 +377,11 @@ static void t_release_foreign(void)
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
 	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
+	{
+		char dir[512];
+		snprintf(dir, sizeof(dir), "%s/var/lib/vmgpu", fx_root(e.fx));
+		CHECK(access(dir, F_OK) != 0); /* a no-op touches nothing */
+	}
 	/* --foreign on a device on its own driver: nothing to undo either. */
 	p = plan(&e, false, "0000:01:00.0", VMGPU_PLAN_FOREIGN);
 	CHECK(!vmgpu_plan_refused(p));
@@ -401,6 +406,44 @@ static void t_release_foreign(void)
 		ksim_driver(&e.sim, "0000:01:00.0", drv, sizeof(drv));
 		CHECK_EQ_STR(drv, "nouveau");
 	}
+	ksim_env_close(&e);
+}
+
+/* Put ADDR back on its own driver behind vmgpu's back. */
+static void by_hand_to_native(struct ksim_env *e, const char *addr)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/driver_override", addr);
+	CHECK_EQ_INT(e->ctx->kernel_write(e->ctx, path, ""), 0);
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/driver/unbind", addr);
+	CHECK_EQ_INT(e->ctx->kernel_write(e->ctx, path, addr), 0);
+	CHECK_EQ_INT(e->ctx->kernel_write(e->ctx, "sys/bus/pci/drivers_probe", addr), 0);
+}
+
+/* Assigned by vmgpu, then put back on the host drivers by hand: release
+ * has no step left to make, but the record must go, or status shows drift
+ * forever. */
+static void t_release_recorded_no_steps(void)
+{
+	struct ksim_env e;
+	struct vmgpu_plan *p;
+
+	ksim_env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	by_hand_to_native(&e, "0000:01:00.0");
+	by_hand_to_native(&e, "0000:01:00.1");
+	expect_as_before(&e);
+	p = plan(&e, false, "0000:01:00.0", 0);
+	CHECK(!vmgpu_plan_refused(p));
+	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	CHECK_EQ_INT(n_assigned(&e), 0);
+	CHECK(!journal_exists(&e));
+	expect_as_before(&e);
 	ksim_env_close(&e);
 }
 
@@ -574,6 +617,7 @@ int main(void)
 		{ "crash after each release step, recover", t_crash_release },
 		{ "refusals", t_refusals },
 		{ "release of a foreign device", t_release_foreign },
+		{ "release with a record and no step", t_release_recorded_no_steps },
 		{ "vanished device, stale plan", t_vanished_and_stale },
 		{ "persist", t_persist },
 		{ "persist files after a crash", t_persist_crash },
