@@ -562,8 +562,13 @@ int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j)
 				s.devs[k] = s.devs[--s.n];
 			continue;
 		}
-		if (k < s.n)
-			continue; /* already recorded: keep the original drivers */
+		if (k < s.n) {
+			/* Already recorded: the original drivers stay. assign
+			 * --persist makes it persistent; assign without leaves
+			 * a persistent one so. */
+			s.devs[k].persist |= j->persist;
+			continue;
+		}
 		struct jdev *nd = realloc(s.devs, (s.n + 1) * sizeof(*nd));
 		if (!nd) {
 			free(s.devs);

@@ -524,6 +524,37 @@ static void t_persist_sync_fails(void)
 	ksim_env_close(&e);
 }
 
+/* assign --persist of what is assigned already: the records become
+ * persistent (they kept persist=0, and the rule just written was removed
+ * again at once as no longer persistent). */
+static void t_persist_when_assigned(void)
+{
+	struct ksim_env e;
+	struct vmgpu_plan *p;
+	struct vmgpu_state *st = NULL;
+	struct vmgpu_assignment a;
+	char path[512];
+	struct stat sb;
+
+	ksim_env_open(&e, "gpu-audio");
+	p = plan(&e, true, "0000:01:00.0", 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	snprintf(path, sizeof(path), "%s/etc/udev/rules.d/61-vmgpu-0000:01:00.1.rules", fx_root(e.fx));
+	CHECK(stat(path, &sb) == 0);
+	CHECK_EQ_INT(vmgpu_state_read(e.ctx, &st), 0);
+	for (size_t i = 0; st && i < vmgpu_state_n(st); i++) {
+		CHECK_EQ_INT(vmgpu_state_get(st, i, &a), 0);
+		CHECK(a.persist);
+		CHECK_EQ_STR(a.driver, i == 0 ? "nouveau" : "snd_hda_intel"); /* the originals stay */
+	}
+	vmgpu_state_unref(st);
+	ksim_env_close(&e);
+}
+
 /* A crash after --persist wrote its rules: recovery removes them with the
  * assignment; after a crashed release, recovery puts them back. */
 static void t_persist_crash(void)
@@ -621,6 +652,7 @@ int main(void)
 		{ "vanished device, stale plan", t_vanished_and_stale },
 		{ "persist", t_persist },
 		{ "persist files after a crash", t_persist_crash },
+		{ "persist on an assigned device", t_persist_when_assigned },
 		{ "persist files out of line after the state file", t_persist_sync_fails },
 		{ "journal format", t_journal_format },
 	};
