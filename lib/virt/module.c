@@ -431,9 +431,10 @@ static int check_domain(virDomainPtr dom, const struct virt_req *l, bool detach,
 	return 0;
 }
 
-/* The running domain's definition, to unplug only what is plugged in: a
- * device added to the persistent definition while the domain ran (or one
- * unplugged by hand) is not in it, and unplugging it again is no error. */
+/* The running domain's definition, to plug in or unplug only what is not so
+ * already: a device added to the persistent definition while the domain ran
+ * (or one unplugged by hand) is not in it, and unplugging it again is no
+ * error; nor is attaching again what is plugged in. */
 static xmlDocPtr live_doc(virDomainPtr dom)
 {
 	char *xml = virDomainGetXMLDesc(dom, 0);
@@ -443,36 +444,37 @@ static xmlDocPtr live_doc(virDomainPtr dom)
 	return doc;
 }
 
-/* true when the live definition cannot be read: then try the unplug and let
- * libvirt say what is wrong */
-static bool live_has(xmlDocPtr live, const char *alias)
+/* Whether the live definition has the device ALIAS: 1 or 0; -1 when it
+ * cannot be read (then try, and let libvirt say what is wrong). */
+static int live_has(xmlDocPtr live, const char *alias)
 {
 	xmlNodePtr devices = live ? child(xmlDocGetRootElement(live), "devices") : NULL;
 
 	if (!devices)
-		return true;
+		return -1;
 	for (xmlNodePtr n = devices->children; n; n = n->next)
 		if (n->type == XML_ELEMENT_NODE && alias_is(n, alias))
-			return true;
-	return false;
+			return 1;
+	return 0;
 }
 
 /*
  * Hot-plug DEV (a device element, which this takes) into the running domain,
- * or, DEV NULL, unplug the device ALIAS from it. 0; -EIO: libvirt refused
- * (lverr() says why); -ENOMEM.
+ * or, DEV NULL, unplug the device ALIAS from it; nothing when it is so
+ * already. 0; -EIO: libvirt refused (lverr() says why); -ENOMEM.
  */
 static int live_plug(virDomainPtr dom, xmlDocPtr live, const char *alias, xmlNodePtr dev)
 {
+	int has = live_has(live, alias);
 	xmlDocPtr doc;
 	char *xml = NULL;
 	int r;
 
 	if (!dev)
-		return !live_has(live, alias) || virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) == 0 ? 0 : -EIO;
-	if (!(doc = xmlNewDoc(BAD_CAST "1.0"))) {
+		return has == 0 || virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) == 0 ? 0 : -EIO;
+	if (has == 1 || !(doc = xmlNewDoc(BAD_CAST "1.0"))) {
 		xmlFreeNode(dev);
-		return -ENOMEM;
+		return has == 1 ? 0 : -ENOMEM;
 	}
 	xmlDocSetRootElement(doc, dev);
 	r = doc_to_string(doc, &xml);
@@ -481,6 +483,27 @@ static int live_plug(virDomainPtr dom, xmlDocPtr live, const char *alias, xmlNod
 	free(xml);
 	xmlFreeDoc(doc);
 	return r;
+}
+
+/* Headless display rendered on NODE, as add_virgl() writes it (libvirt
+ * keeps no alias on a <graphics>). */
+static bool egl_headless_on(xmlNodePtr n, const char *node)
+{
+	return xmlStrcmp(n->name, BAD_CAST "graphics") == 0 && attr_is(n, "type", "egl-headless") &&
+	       attr_is(child(n, "gl"), "rendernode", node);
+}
+
+/* The running domain has vmgpu's virtio-gpu 3D, rendered on NODE. */
+static bool live_virgl_on(xmlDocPtr live, const char *node)
+{
+	xmlNodePtr devices = live ? child(xmlDocGetRootElement(live), "devices") : NULL;
+
+	if (live_has(live, "ua-vmgpu-virgl") != 1)
+		return false;
+	for (xmlNodePtr n = devices->children; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && egl_headless_on(n, node))
+			return true;
+	return false;
 }
 
 static const char *plug_error(int r)
@@ -692,7 +715,7 @@ static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *
 
 static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, struct lvreport *rep)
 {
-	xmlDocPtr live = detach ? live_doc(dom) : NULL;
+	xmlDocPtr live = live_doc(dom);
 	char alias[64];
 	int failed = 0, r;
 
@@ -714,7 +737,7 @@ static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, str
 			failed = -EIO;
 		}
 	}
-	if (e->render_node && (!detach || live_has(live, "ua-vmgpu-virgl"))) {
+	if (e->render_node && (detach ? live_has(live, "ua-vmgpu-virgl") != 0 : !live_virgl_on(live, e->render_node))) {
 		say(rep, "live: a video device cannot be changed in a running domain; it applies at the next boot");
 		failed = -EIO;
 	}

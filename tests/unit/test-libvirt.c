@@ -307,6 +307,45 @@ static void t_usb_hostdev_kept(void)
 	host_close(&e);
 }
 
+/* Attach again to a running domain that has the devices plugged in already:
+ * nothing to hot-plug, no error. A device the running domain lacks is
+ * hot-plugged, which the test driver cannot do: that attempt fails. */
+static void t_live_attach_again(void)
+{
+	struct host_env e;
+	virDomainPtr d = define("vmgpu-live");
+	const char *uuids[] = { "6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f" };
+	char *report = NULL, *live;
+
+	layout_for(&e, "gpu-audio", "0000:01:00.0", VMGPU_LAYOUT_MANAGED);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-live", false, false, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD128", URI, "vmgpu-live", false, false, NULL, NULL), 0);
+	CHECK_EQ_INT(virDomainCreate(d), 0);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-live", false, false, NULL, &report), 0);
+	CHECK(report && !strstr(report, "live:"));
+	free(report);
+	report = NULL;
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD128", URI, "vmgpu-live", false, false, NULL, &report), 0);
+	CHECK(report && !strstr(report, "live:"));
+	free(report);
+	report = NULL;
+	/* another render node is a change the running domain cannot take */
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD129", URI, "vmgpu-live", false, false, NULL, &report), -EIO);
+	CHECK(report && strstr(report, "live: a video device cannot be changed"));
+	free(report);
+	report = NULL;
+	CHECK_EQ_INT(vmgpu_libvirt_update_mdevs(uuids, 1, URI, "vmgpu-live", false, false, NULL, &report), -EIO);
+	CHECK(report && strstr(report, "live: mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f"));
+	free(report);
+	live = virDomainGetXMLDesc(d, 0);
+	CHECK(live && count(live, "<hostdev ") == 2);
+	free(live);
+	virDomainDestroy(d);
+	virDomainUndefine(d);
+	virDomainFree(d);
+	host_close(&e);
+}
+
 static void t_hostile_names(void)
 {
 	const char *names[] = { "it's", "say \"hi\"", "a$b $(reboot)", "back`tick`", "]]> <x/> &amp;", "café 日本 😀" };
@@ -373,6 +412,7 @@ int main(void)
 		{ "managed save image refused", t_managed_save },
 		{ "the program's libvirt error handler is kept", t_error_handler_kept },
 		{ "a USB hostdev is not a PCI function", t_usb_hostdev_kept },
+		{ "live attach again: nothing to hot-plug", t_live_attach_again },
 		{ "hostile VM names", t_hostile_names },
 		{ "mdev hostdev and virtio-gpu 3D", t_mdev_and_virgl },
 	};

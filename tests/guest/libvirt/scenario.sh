@@ -34,8 +34,9 @@
 #            detach, release: the host drivers are back
 #   live     L2 boots without edu (the control); vmgpu assign + attach while
 #            it runs: QEMU has the device at once (monitor "info pci"),
-#            release refuses; vmgpu detach while it runs: L2 lets go (SHPC
-#            unplug), release works with the domain still running
+#            attach again is no error and adds nothing, release refuses;
+#            vmgpu detach while it runs: L2 lets go (SHPC unplug), detach
+#            again is no error, release works with the domain still running
 #   plain    (not by default) a bare boot, for timing and debugging
 # managed runs first on purpose: libvirt 9.0 remembers a device that one
 # domain used unmanaged ("inactive list") and, when another start then uses
@@ -316,6 +317,12 @@ live)
         rc_is "live: vmgpu attach $EDU --vm l2 (running)" 0
         is "live: the running domain has the <hostdev>" "$(hostdevs)" "$EDU_HOSTDEV managed=no"
         is "live: and its definition" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=no"
+        # again: the running domain has it plugged in already, and that is
+        # no error (nor a second device)
+        v attach "$EDU" --vm l2 --connect "$URI"
+        rc_is "live: vmgpu attach $EDU again (running, plugged in already)" 0
+        is "live: still one <hostdev> in the running domain" "$(hostdevs)" "$EDU_HOSTDEV managed=no"
+        is "live: and in its definition" "$(hostdevs --inactive)" "$EDU_HOSTDEV managed=no"
         virsh qemu-monitor-command --hmp l2 'info pci' > /tmp/infopci.out 2>&1
         if grep -q 'PCI device 1234:11e8' /tmp/infopci.out; then
             ok "live: QEMU has 1234:11e8 (info pci)"
