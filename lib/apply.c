@@ -632,6 +632,28 @@ static void set_error(struct vmgpu_plan *p, struct report *rep)
 	p->error = report_close(rep);
 }
 
+/*
+ * The device must still be the one the plan was made for: the same vendor
+ * and device ID at its address. Between the reading and now a device can
+ * be unplugged and another plugged in its place, or a PF can drop its VFs
+ * and another PF's VFs take their numbers.
+ */
+static bool same_ids(struct vmgpu_ctx *ctx, const struct vmgpu_dev *d)
+{
+	static const char *const attrs[] = { "vendor", "device" };
+	const uint16_t want[] = { d->vendor, d->device };
+
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+		char path[128], buf[32];
+		uint64_t v;
+
+		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/%s", d->address, attrs[i]);
+		if (root_read_str(ctx, path, buf, sizeof(buf)) < 0 || parse_u64(buf, 16, &v) < 0 || v != want[i])
+			return false;
+	}
+	return true;
+}
+
 /* Fill the journal's per-function records from the host as it is now. */
 static int journal_prepare(struct vmgpu_plan *p, struct journal *j, struct report *rep)
 {
@@ -661,15 +683,11 @@ static int journal_prepare(struct vmgpu_plan *p, struct journal *j, struct repor
 	for (size_t i = 0; i < p->n_devs; i++) {
 		struct vmgpu_dev *d = p->devs[i];
 		struct jdev *jd = &j->devs[i];
-		char path[128], buf[32];
-		uint64_t v;
 		const struct jdev *rec;
 
 		snprintf(jd->address, sizeof(jd->address), "%s", d->address);
 		jd->group = d->iommu_group;
-		/* The device must still be the one the plan was made for. */
-		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/vendor", d->address);
-		if (root_read_str(ctx, path, buf, sizeof(buf)) < 0 || parse_u64(buf, 16, &v) < 0 || v != d->vendor) {
+		if (!same_ids(ctx, d)) {
 			report_add(rep, "%s vanished (or changed) since the host was read; nothing was changed", d->address);
 			return -ENODEV;
 		}

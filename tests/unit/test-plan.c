@@ -463,6 +463,17 @@ static void t_vanished_and_stale(void)
 	expect_as_before(&e);
 	vmgpu_plan_unref(p);
 
+	/* Another device at the same address (a hot swap, a VF of another
+	 * PF): the same vendor is not enough. */
+	p = plan(&e, true, "0000:01:00.0", 0);
+	fx_attr(e.fx, "0000:01:00.1", "device", "0x10f0\n");
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -ENODEV);
+	CHECK(vmgpu_plan_error(p) && strstr(vmgpu_plan_error(p), "0000:01:00.1 vanished (or changed)"));
+	fx_attr(e.fx, "0000:01:00.1", "device", "0x1aef\n");
+	expect_as_before(&e);
+	CHECK(!journal_exists(&e));
+	vmgpu_plan_unref(p);
+
 	/* Two runs planned from the same reading: the second finds the host changed. */
 	p = plan(&e, true, "0000:01:00.0", 0);
 	struct vmgpu_host *old = vmgpu_host_ref(e.host);
@@ -514,7 +525,7 @@ static void t_persist_sync_fails(void)
 	fx_file(e.fx, "etc/modules-load.d", "not a directory\n");
 	p = plan(&e, true, "0000:01:00.0", 0);
 	CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
-	CHECK(strstr(vmgpu_plan_error(p), "--persist udev rules could not be updated") != NULL);
+	CHECK(vmgpu_plan_error(p) && strstr(vmgpu_plan_error(p), "--persist udev rules could not be updated"));
 	vmgpu_plan_unref(p);
 	CHECK(!journal_exists(&e));
 	CHECK_EQ_INT(n_assigned(&e), 2);
