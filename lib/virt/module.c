@@ -653,16 +653,20 @@ static bool match_mdev(xmlNodePtr n, const void *uuid)
 	return mdev_hostdev_is(n, uuid);
 }
 
-/* What vmgpu added for virtio-gpu (detach removes only this)... */
-static bool match_virgl(xmlNodePtr n, const void *unused)
+/* What vmgpu added for virtio-gpu on RENDER_NODE (detach removes only
+ * this): its video by alias, its display by render node, as libvirt keeps
+ * no alias on a <graphics>... */
+static bool match_virgl(xmlNodePtr n, const void *render_node)
 {
-	return alias_is(n, "ua-vmgpu-virgl") || alias_is(n, "ua-vmgpu-virgl-display");
+	return alias_is(n, "ua-vmgpu-virgl") || alias_is(n, "ua-vmgpu-virgl-display") || egl_headless_on(n, render_node);
 }
 
-/* ...and any video device, which attach replaces: one primary only. */
-static bool match_video(xmlNodePtr n, const void *unused)
+/* ...and any video device or headless display, which attach replaces: one
+ * primary video only, and one display rendered headless. */
+static bool match_video(xmlNodePtr n, const void *render_node)
 {
-	return xmlStrcmp(n->name, BAD_CAST "video") == 0 || match_virgl(n, unused);
+	return xmlStrcmp(n->name, BAD_CAST "video") == 0 || match_virgl(n, render_node) ||
+	       (xmlStrcmp(n->name, BAD_CAST "graphics") == 0 && attr_is(n, "type", "egl-headless"));
 }
 
 /*
@@ -706,7 +710,7 @@ static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *
 			xmlAddChild(devices, new_mdev_hostdev(e->mdevs[i]));
 	}
 	if (e->render_node) {
-		remove_children(devices, remove ? match_virgl : match_video, NULL);
+		remove_children(devices, remove ? match_virgl : match_video, e->render_node);
 		if (!remove)
 			add_virgl(devices, e->render_node);
 	}

@@ -402,6 +402,29 @@ static void t_mdev_and_virgl(void)
 	virDomainFree(d);
 }
 
+/* libvirt keeps no alias on a <graphics>: vmgpu's headless display is found
+ * by its render node. Attach again keeps one (QEMU takes one egl-headless
+ * display only); detach removes it. */
+static void t_virgl_display(void)
+{
+	virDomainPtr d = define("vmgpu-virgl");
+	char *after, *before = dump(d);
+
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD128", URI, "vmgpu-virgl", false, false, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD128", URI, "vmgpu-virgl", false, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK_EQ_INT(count(after, "type='egl-headless'"), 1);
+	CHECK_EQ_INT(count(after, "accel3d='yes'"), 1);
+	free(after);
+	CHECK_EQ_INT(vmgpu_libvirt_update_virgl("/dev/dri/renderD128", URI, "vmgpu-virgl", true, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK_EQ_STR(after, before);
+	free(after);
+	free(before);
+	virDomainUndefine(d);
+	virDomainFree(d);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -415,6 +438,7 @@ int main(void)
 		{ "live attach again: nothing to hot-plug", t_live_attach_again },
 		{ "hostile VM names", t_hostile_names },
 		{ "mdev hostdev and virtio-gpu 3D", t_mdev_and_virgl },
+		{ "virtio-gpu 3D: one headless display, removed on detach", t_virgl_display },
 	};
 	int r;
 
