@@ -222,10 +222,20 @@ char *persist_udev_rule(const char *address, unsigned vendor, unsigned device)
 	return s;
 }
 
+/* The group of the plan's function I is one of an earlier function's. The
+ * functions are in address order, and a group can span slots with another
+ * group's between them (a PCIe switch without ACS, conventional PCI). */
+static bool group_seen_before(const struct vmgpu_plan *p, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (p->devs[k]->iommu_group == p->devs[i]->iommu_group)
+			return true;
+	return false;
+}
+
 static void assign_steps(struct vmgpu_plan *p)
 {
 	char path[256];
-	int last_group = -2;
 
 	if (p->host->vfio_pci != VMGPU_MODULE_LOADED)
 		plan_add_step(p, VMGPU_STEP_LOAD_MODULE, NULL, "sys/module/vfio_pci", "vfio-pci", "",
@@ -247,12 +257,12 @@ static void assign_steps(struct vmgpu_plan *p)
 				      "%s: probe; vfio-pci binds", d->address);
 	}
 	for (size_t i = 0; i < p->n_devs; i++) {
-		if (p->devs[i]->iommu_group == last_group)
+		int group = p->devs[i]->iommu_group;
+		if (group_seen_before(p, i))
 			continue;
-		last_group = p->devs[i]->iommu_group;
-		snprintf(path, sizeof(path), "dev/vfio/%d", last_group);
+		snprintf(path, sizeof(path), "dev/vfio/%d", group);
 		plan_add_step(p, VMGPU_STEP_CHECK_GROUP, NULL, path, "", "",
-			      "IOMMU group %d is viable: every function in it is on vfio-pci or driverless", last_group);
+			      "IOMMU group %d is viable: every function in it is on vfio-pci or driverless", group);
 	}
 	if (!(p->flags & VMGPU_PLAN_PERSIST))
 		return;

@@ -322,6 +322,60 @@ static void t_rollback_vanished(void)
 	ksim_env_close(&e);
 }
 
+/* A plain PCIe endpoint at ADDR on the root bus, in GROUP. */
+static void endpoint(struct fx *fx, const char *addr, int group, uint32_t class_code, const char *driver)
+{
+	struct fx_cfg c;
+
+	fx_cfg_init(&c, 0x10de, 0x2204, class_code, 0x00);
+	fx_cfg_pm(&c, true);
+	fx_cfg_msi(&c);
+	fx_cfg_pcie(&c, 0, true);
+	fx_dev(fx, addr, NULL, &c);
+	fx_attr(fx, addr, "reset_method", "flr\n");
+	fx_driver(fx, addr, driver);
+	fx_group(fx, addr, group);
+}
+
+/* Group 2 spans slots 01:00 and 03:00; group 3 (02:00) lies between them
+ * in address order: each group is checked once all the same. */
+static void t_check_each_group_once(void)
+{
+	struct fx *fx = fx_new();
+	struct vmgpu_ctx *ctx = NULL;
+	struct vmgpu_host *host = NULL;
+	struct vmgpu_dev *devs[2] = { NULL, NULL };
+	struct vmgpu_plan *p = NULL;
+	const char *want[] = { "dev/vfio/2", "dev/vfio/3" };
+	size_t n = 0;
+
+	fx_host_iommu(fx);
+	endpoint(fx, "0000:01:00.0", 2, 0x030000, "nouveau");
+	endpoint(fx, "0000:02:00.0", 3, 0x030000, "nouveau");
+	endpoint(fx, "0000:03:00.0", 2, 0x040300, "snd_hda_intel");
+	fx_finish(fx);
+	CHECK_EQ_INT(vmgpu_ctx_new(fx_root(fx), &ctx), 0);
+	vmgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	CHECK_EQ_INT(vmgpu_host_scan(ctx, &host), 0);
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "0000:01:00.0", &devs[0]), 0);
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "0000:02:00.0", &devs[1]), 0);
+	CHECK_EQ_INT(vmgpu_plan_assign(host, devs, 2, 0, &p), 0);
+	CHECK_EQ_INT(vmgpu_plan_n_devices(p), 3); /* 03:00.0 comes with 01:00.0 */
+	for (size_t i = 0; i < vmgpu_plan_n_steps(p); i++) {
+		struct vmgpu_step s;
+		if (vmgpu_plan_step(p, i, &s) < 0 || s.kind != VMGPU_STEP_CHECK_GROUP)
+			continue;
+		if (n < 2)
+			CHECK_EQ_STR(s.path, want[n]);
+		n++;
+	}
+	CHECK_EQ_INT(n, 2);
+	vmgpu_plan_unref(p);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	fx_free(fx);
+}
+
 static bool has_refusal(const struct vmgpu_plan *p, const char *code, bool *forced)
 {
 	for (size_t i = 0; i < vmgpu_plan_n_refusals(p); i++) {
@@ -658,6 +712,7 @@ int main(void)
 		{ "crash after each assign step, recover", t_crash_assign },
 		{ "crash after each release step, recover", t_crash_release },
 		{ "refusals", t_refusals },
+		{ "each group checked once", t_check_each_group_once },
 		{ "release of a foreign device", t_release_foreign },
 		{ "release with a record and no step", t_release_recorded_no_steps },
 		{ "vanished device, stale plan", t_vanished_and_stale },
