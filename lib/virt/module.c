@@ -82,6 +82,12 @@ static void set_propf(xmlNodePtr n, const char *attr, const char *fmt, ...)
 	xmlSetProp(n, BAD_CAST attr, BAD_CAST buf);
 }
 
+/* <alias name='ua-...'/>: libvirt keeps a user alias as given. */
+static void add_alias(xmlNodePtr n, const char *alias)
+{
+	xmlSetProp(xmlNewChild(n, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+}
+
 static void hostdev_alias(char *buf, size_t sz, const struct virt_fn *f)
 {
 	snprintf(buf, sz, "ua-vmgpu-%04x-%02x-%02x-%x", f->domain, f->bus, f->dev, f->fn);
@@ -113,27 +119,33 @@ static bool hostdev_is(xmlNodePtr n, const struct virt_fn *f)
 	       attr_ul(a, "function") == f->fn;
 }
 
-/* Remove the request's hostdevs and vmgpu's root ports for its slots. */
-static void remove_layout(xmlNodePtr devices, const struct virt_req *l)
+/* Remove the element children of PARENT that MATCH (WHAT) says to. */
+static void remove_children(xmlNodePtr parent, bool (*match)(xmlNodePtr n, const void *what), const void *what)
 {
-	xmlNodePtr n = devices->children, next;
+	xmlNodePtr next;
 
-	for (; n; n = next) {
+	for (xmlNodePtr n = parent->children; n; n = next) {
 		next = n->next;
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		for (size_t i = 0; i < l->n_fns; i++) {
-			const struct virt_fn *fn = &l->fns[i];
-			char alias[64];
-			port_alias(alias, sizeof(alias), fn);
-			if ((xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && hostdev_is(n, fn)) ||
-			    (xmlStrcmp(n->name, BAD_CAST "controller") == 0 && alias_is(n, alias))) {
-				xmlUnlinkNode(n);
-				xmlFreeNode(n);
-				break;
-			}
+		if (n->type == XML_ELEMENT_NODE && match(n, what)) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
 		}
 	}
+}
+
+/* The request's hostdevs, and vmgpu's root ports for its slots. */
+static bool match_layout(xmlNodePtr n, const void *what)
+{
+	const struct virt_req *req = what;
+	char alias[64];
+
+	for (size_t i = 0; i < req->n_fns; i++) {
+		port_alias(alias, sizeof(alias), &req->fns[i]);
+		if ((xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && hostdev_is(n, &req->fns[i])) ||
+		    (xmlStrcmp(n->name, BAD_CAST "controller") == 0 && alias_is(n, alias)))
+			return true;
+	}
+	return false;
 }
 
 static bool is_q35(xmlNodePtr domain)
@@ -175,7 +187,7 @@ static xmlNodePtr new_hostdev(const struct virt_fn *fn, unsigned flags)
 	if (flags & VIRT_NO_ROM)
 		xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "rom", NULL), BAD_CAST "bar", BAD_CAST "off");
 	hostdev_alias(alias, sizeof(alias), fn);
-	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+	add_alias(h, alias);
 	return h;
 }
 
@@ -288,21 +300,15 @@ static void hide_hypervisor(xmlNodePtr domain)
 	xmlSetProp(vid, BAD_CAST "value", BAD_CAST "vmgpuvmgpu00");
 }
 
-/* Edit DOC (a <domain>) to hold the layout, or (REMOVE) not to. */
-static int edit_domain(xmlDocPtr doc, const struct virt_req *l, bool remove, char *why, size_t sz)
+/* DOMAIN (its DEVICES) edited to hold the layout, or (REMOVE) not to. */
+static void edit_layout(xmlNodePtr domain, xmlNodePtr devices, const struct virt_req *l, bool remove)
 {
-	xmlNodePtr domain = xmlDocGetRootElement(doc), devices;
 	unsigned flags = l->flags, base;
 	bool q35;
 
-	if (!domain || xmlStrcmp(domain->name, BAD_CAST "domain") != 0) {
-		snprintf(why, sz, "not a libvirt domain definition");
-		return -EINVAL;
-	}
-	devices = child_or_new(domain, "devices");
-	remove_layout(devices, l);
+	remove_children(devices, match_layout, l);
 	if (remove)
-		return 0;
+		return;
 	q35 = is_q35(domain);
 	base = max_pci_index(devices) + 1;
 	for (size_t s = 0; q35 && s < l->n_slots; s++) {
@@ -317,7 +323,7 @@ static int edit_domain(xmlDocPtr doc, const struct virt_req *l, bool remove, cha
 		xmlSetProp(c, BAD_CAST "model", BAD_CAST "pcie-root-port");
 		if (fn) {
 			port_alias(alias, sizeof(alias), fn);
-			xmlSetProp(xmlNewChild(c, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
+			add_alias(c, alias);
 		}
 	}
 	for (size_t i = 0; i < l->n_fns; i++) {
@@ -328,6 +334,119 @@ static int edit_domain(xmlDocPtr doc, const struct virt_req *l, bool remove, cha
 		set_pcihole64(devices, l->hole64);
 	if (flags & VIRT_NVIDIA_HIDE)
 		hide_hypervisor(domain);
+}
+
+/* ---- slices: mdev instances, virtio-gpu on a render node ---- */
+
+static void mdev_alias(char *buf, size_t sz, const char *uuid)
+{
+	snprintf(buf, sz, "ua-vmgpu-mdev-%.36s", uuid);
+}
+
+static xmlNodePtr new_mdev_hostdev(const char *uuid)
+{
+	xmlNodePtr h = xmlNewNode(NULL, BAD_CAST "hostdev"), a;
+	char alias[64];
+
+	xmlSetProp(h, BAD_CAST "mode", BAD_CAST "subsystem");
+	xmlSetProp(h, BAD_CAST "type", BAD_CAST "mdev");
+	xmlSetProp(h, BAD_CAST "model", BAD_CAST "vfio-pci");
+	a = xmlNewChild(xmlNewChild(h, NULL, BAD_CAST "source", NULL), NULL, BAD_CAST "address", NULL);
+	xmlSetProp(a, BAD_CAST "uuid", BAD_CAST uuid);
+	mdev_alias(alias, sizeof(alias), uuid);
+	add_alias(h, alias);
+	return h;
+}
+
+static bool mdev_hostdev_is(xmlNodePtr n, const char *uuid)
+{
+	xmlNodePtr a = child(child(n, "source"), "address");
+
+	return xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && attr_is(n, "type", "mdev") && a && attr_is(a, "uuid", uuid);
+}
+
+static bool match_mdev(xmlNodePtr n, const void *uuid)
+{
+	return mdev_hostdev_is(n, uuid);
+}
+
+/* Headless display rendered on NODE, as add_virgl() writes it (libvirt
+ * keeps no alias on a <graphics>). */
+static bool egl_headless_on(xmlNodePtr n, const char *node)
+{
+	return xmlStrcmp(n->name, BAD_CAST "graphics") == 0 && attr_is(n, "type", "egl-headless") &&
+	       attr_is(child(n, "gl"), "rendernode", node);
+}
+
+/* What vmgpu added for virtio-gpu on RENDER_NODE (detach removes only
+ * this): its video by alias, its display by render node, as libvirt keeps
+ * no alias on a <graphics>... */
+static bool match_virgl(xmlNodePtr n, const void *render_node)
+{
+	return alias_is(n, "ua-vmgpu-virgl") || alias_is(n, "ua-vmgpu-virgl-display") || egl_headless_on(n, render_node);
+}
+
+/* ...and any video device or headless display, which attach replaces: one
+ * primary video only, and one display rendered headless. */
+static bool match_video(xmlNodePtr n, const void *render_node)
+{
+	return xmlStrcmp(n->name, BAD_CAST "video") == 0 || match_virgl(n, render_node) ||
+	       (xmlStrcmp(n->name, BAD_CAST "graphics") == 0 && attr_is(n, "type", "egl-headless"));
+}
+
+/*
+ * virtio-gpu with 3D: the guest's OpenGL (virgl) runs on the host GPU behind
+ * RENDER_NODE; the display is rendered headless there too:
+ *   <video><model type='virtio' heads='1' primary='yes'><acceleration accel3d='yes'/></model></video>
+ *   <graphics type='egl-headless'><gl rendernode='/dev/dri/renderD128'/></graphics>
+ * It replaces the domain's video device (one primary video only).
+ */
+static void add_virgl(xmlNodePtr devices, const char *render_node)
+{
+	xmlNodePtr v = xmlNewChild(devices, NULL, BAD_CAST "video", NULL), m, g, gl;
+
+	m = xmlNewChild(v, NULL, BAD_CAST "model", NULL);
+	xmlSetProp(m, BAD_CAST "type", BAD_CAST "virtio");
+	xmlSetProp(m, BAD_CAST "heads", BAD_CAST "1");
+	xmlSetProp(m, BAD_CAST "primary", BAD_CAST "yes");
+	xmlSetProp(xmlNewChild(m, NULL, BAD_CAST "acceleration", NULL), BAD_CAST "accel3d", BAD_CAST "yes");
+	add_alias(v, "ua-vmgpu-virgl");
+	g = xmlNewChild(devices, NULL, BAD_CAST "graphics", NULL);
+	xmlSetProp(g, BAD_CAST "type", BAD_CAST "egl-headless");
+	gl = xmlNewChild(g, NULL, BAD_CAST "gl", NULL);
+	xmlSetProp(gl, BAD_CAST "rendernode", BAD_CAST render_node);
+	add_alias(g, "ua-vmgpu-virgl-display");
+}
+
+/* The mdev instances and virtio-gpu 3D of E in DEVICES, or (REMOVE) not. */
+static void edit_slices(xmlNodePtr devices, const struct virt_req *e, bool remove)
+{
+	for (size_t i = 0; i < e->n_mdevs; i++) {
+		remove_children(devices, match_mdev, e->mdevs[i]);
+		if (!remove)
+			xmlAddChild(devices, new_mdev_hostdev(e->mdevs[i]));
+	}
+	if (e->render_node) {
+		remove_children(devices, remove ? match_virgl : match_video, e->render_node);
+		if (!remove)
+			add_virgl(devices, e->render_node);
+	}
+}
+
+/* Edit DOC (a <domain>) to hold REQ, or (REMOVE) not to. */
+static int edit_any(xmlDocPtr doc, const struct virt_req *req, bool remove, char *why, size_t sz)
+{
+	xmlNodePtr domain = xmlDocGetRootElement(doc), devices;
+
+	if (!domain || xmlStrcmp(domain->name, BAD_CAST "domain") != 0) {
+		snprintf(why, sz, "not a libvirt domain definition");
+		return -EINVAL;
+	}
+	devices = child_or_new(domain, "devices");
+	if (req->n_fns)
+		edit_layout(domain, devices, req, remove);
+	else
+		edit_slices(devices, req, remove);
 	return 0;
 }
 
@@ -485,14 +604,6 @@ static int live_plug(virDomainPtr dom, xmlDocPtr live, const char *alias, xmlNod
 	return r;
 }
 
-/* Headless display rendered on NODE, as add_virgl() writes it (libvirt
- * keeps no alias on a <graphics>). */
-static bool egl_headless_on(xmlNodePtr n, const char *node)
-{
-	return xmlStrcmp(n->name, BAD_CAST "graphics") == 0 && attr_is(n, "type", "egl-headless") &&
-	       attr_is(child(n, "gl"), "rendernode", node);
-}
-
 /* The running domain has vmgpu's virtio-gpu 3D, rendered on NODE. */
 static bool live_virgl_on(xmlDocPtr live, const char *node)
 {
@@ -509,212 +620,6 @@ static bool live_virgl_on(xmlDocPtr live, const char *node)
 static const char *plug_error(int r)
 {
 	return r == -ENOMEM ? "out of memory" : lverr();
-}
-
-static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *why, size_t sz);
-static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, struct lvreport *rep);
-
-static int libvirt_apply(const struct virt_req *ed, const char *uri, const char *vm, bool detach, bool dry_run,
-			 char **ret_xml, char **ret_report)
-{
-	const struct virt_req *l = ed;
-	struct lvreport rep = { 0 };
-	virConnectPtr conn = NULL;
-	virDomainPtr dom = NULL;
-	char *xml = NULL, *newxml = NULL, why[128];
-	xmlDocPtr doc = NULL;
-	int r = 0;
-
-	rep.f = open_memstream(&rep.buf, &rep.len);
-	if (!rep.f)
-		return -ENOMEM;
-	/* libvirt's process-wide error handler (the one that sees a failing
-	 * virConnectOpen) is set only when libvirt came into the process with
-	 * this module, and is then ours alone; a program that uses libvirt
-	 * itself keeps its own (libvirt has no call to read it back and
-	 * restore it). vmgpu's own connection keeps its errors to itself. */
-	if (!l->libvirt_shared)
-		virSetErrorFunc(NULL, quiet);
-	conn = virConnectOpen(uri ? uri : "qemu:///system");
-	if (!conn) {
-		say(&rep, "cannot connect to %s: %s", uri ? uri : "qemu:///system", lverr());
-		r = -ECONNREFUSED;
-		goto out;
-	}
-	virConnSetErrorFunc(conn, NULL, quiet);
-	dom = virDomainLookupByName(conn, vm);
-	if (!dom) {
-		say(&rep, "no domain named '%s' on %s", vm, uri ? uri : "qemu:///system");
-		r = -ENOENT;
-		goto out;
-	}
-	if ((r = check_domain(dom, l, detach, &rep)) < 0)
-		goto out;
-	if (!l->n_fns && (r = virDomainHasManagedSaveImage(dom, 0)) > 0) {
-		say(&rep, "the domain has a managed save image: remove it first (virsh managedsave-remove)");
-		r = -EPERM;
-		goto out;
-	}
-	r = 0;
-	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
-	if (!xml || !(doc = parse_xml(xml))) {
-		say(&rep, "cannot read the definition of '%s': %s", vm, lverr());
-		r = -EIO;
-		goto out;
-	}
-	if ((r = edit_any(doc, ed, detach, why, sizeof(why))) < 0 || (r = doc_to_string(doc, &newxml)) < 0) {
-		say(&rep, "%s", r == -ENOMEM ? "out of memory" : why);
-		goto out;
-	}
-	if (dry_run)
-		goto out;
-	virDomainPtr defined = virDomainDefineXML(conn, newxml);
-	if (!defined) {
-		say(&rep, "libvirt refused the new definition (the domain is unchanged): %s", lverr());
-		r = -EINVAL;
-		goto out;
-	}
-	virDomainFree(defined);
-	say(&rep, "%s the persistent definition of '%s'", detach ? "removed from" : "added to", vm);
-	if (virDomainIsActive(dom) == 1) {
-		if (live_any(dom, ed, detach, &rep) < 0) {
-			say(&rep, "the running domain was not fully updated; the definition applies at the next boot");
-			r = -EIO;
-		} else {
-			say(&rep, "%s the running domain", detach ? "unplugged from" : "hot-plugged into");
-		}
-	}
-out:
-	if (ret_xml && r == 0) {
-		*ret_xml = newxml;
-		newxml = NULL;
-	}
-	free(newxml);
-	free(xml);
-	xmlFreeDoc(doc);
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
-	fclose(rep.f);
-	if (rep.len && rep.buf[rep.len - 1] == '\n')
-		rep.buf[rep.len - 1] = '\0';
-	if (ret_report)
-		*ret_report = rep.buf;
-	else
-		free(rep.buf);
-	return r;
-}
-
-/* ---- slices: mdev instances, virtio-gpu on a render node ---- */
-
-static void mdev_alias(char *buf, size_t sz, const char *uuid)
-{
-	snprintf(buf, sz, "ua-vmgpu-mdev-%.36s", uuid);
-}
-
-static xmlNodePtr new_mdev_hostdev(const char *uuid)
-{
-	xmlNodePtr h = xmlNewNode(NULL, BAD_CAST "hostdev"), a;
-	char alias[64];
-
-	xmlSetProp(h, BAD_CAST "mode", BAD_CAST "subsystem");
-	xmlSetProp(h, BAD_CAST "type", BAD_CAST "mdev");
-	xmlSetProp(h, BAD_CAST "model", BAD_CAST "vfio-pci");
-	a = xmlNewChild(xmlNewChild(h, NULL, BAD_CAST "source", NULL), NULL, BAD_CAST "address", NULL);
-	xmlSetProp(a, BAD_CAST "uuid", BAD_CAST uuid);
-	mdev_alias(alias, sizeof(alias), uuid);
-	xmlSetProp(xmlNewChild(h, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST alias);
-	return h;
-}
-
-static bool mdev_hostdev_is(xmlNodePtr n, const char *uuid)
-{
-	xmlNodePtr a = child(child(n, "source"), "address");
-
-	return xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 && attr_is(n, "type", "mdev") && a && attr_is(a, "uuid", uuid);
-}
-
-static void remove_children(xmlNodePtr parent, bool (*match)(xmlNodePtr n, const void *what), const void *what)
-{
-	xmlNodePtr next;
-
-	for (xmlNodePtr n = parent->children; n; n = next) {
-		next = n->next;
-		if (n->type == XML_ELEMENT_NODE && match(n, what)) {
-			xmlUnlinkNode(n);
-			xmlFreeNode(n);
-		}
-	}
-}
-
-static bool match_mdev(xmlNodePtr n, const void *uuid)
-{
-	return mdev_hostdev_is(n, uuid);
-}
-
-/* What vmgpu added for virtio-gpu on RENDER_NODE (detach removes only
- * this): its video by alias, its display by render node, as libvirt keeps
- * no alias on a <graphics>... */
-static bool match_virgl(xmlNodePtr n, const void *render_node)
-{
-	return alias_is(n, "ua-vmgpu-virgl") || alias_is(n, "ua-vmgpu-virgl-display") || egl_headless_on(n, render_node);
-}
-
-/* ...and any video device or headless display, which attach replaces: one
- * primary video only, and one display rendered headless. */
-static bool match_video(xmlNodePtr n, const void *render_node)
-{
-	return xmlStrcmp(n->name, BAD_CAST "video") == 0 || match_virgl(n, render_node) ||
-	       (xmlStrcmp(n->name, BAD_CAST "graphics") == 0 && attr_is(n, "type", "egl-headless"));
-}
-
-/*
- * virtio-gpu with 3D: the guest's OpenGL (virgl) runs on the host GPU behind
- * RENDER_NODE; the display is rendered headless there too:
- *   <video><model type='virtio' heads='1' primary='yes'><acceleration accel3d='yes'/></model></video>
- *   <graphics type='egl-headless'><gl rendernode='/dev/dri/renderD128'/></graphics>
- * It replaces the domain's video device (one primary video only).
- */
-static void add_virgl(xmlNodePtr devices, const char *render_node)
-{
-	xmlNodePtr v = xmlNewChild(devices, NULL, BAD_CAST "video", NULL), m, g, gl;
-
-	m = xmlNewChild(v, NULL, BAD_CAST "model", NULL);
-	xmlSetProp(m, BAD_CAST "type", BAD_CAST "virtio");
-	xmlSetProp(m, BAD_CAST "heads", BAD_CAST "1");
-	xmlSetProp(m, BAD_CAST "primary", BAD_CAST "yes");
-	xmlSetProp(xmlNewChild(m, NULL, BAD_CAST "acceleration", NULL), BAD_CAST "accel3d", BAD_CAST "yes");
-	xmlSetProp(xmlNewChild(v, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST "ua-vmgpu-virgl");
-	g = xmlNewChild(devices, NULL, BAD_CAST "graphics", NULL);
-	xmlSetProp(g, BAD_CAST "type", BAD_CAST "egl-headless");
-	gl = xmlNewChild(g, NULL, BAD_CAST "gl", NULL);
-	xmlSetProp(gl, BAD_CAST "rendernode", BAD_CAST render_node);
-	xmlSetProp(xmlNewChild(g, NULL, BAD_CAST "alias", NULL), BAD_CAST "name", BAD_CAST "ua-vmgpu-virgl-display");
-}
-
-static int edit_any(xmlDocPtr doc, const struct virt_req *e, bool remove, char *why, size_t sz)
-{
-	xmlNodePtr domain = xmlDocGetRootElement(doc), devices;
-
-	if (e->n_fns)
-		return edit_domain(doc, e, remove, why, sz);
-	if (!domain || xmlStrcmp(domain->name, BAD_CAST "domain") != 0) {
-		snprintf(why, sz, "not a libvirt domain definition");
-		return -EINVAL;
-	}
-	devices = child_or_new(domain, "devices");
-	for (size_t i = 0; i < e->n_mdevs; i++) {
-		remove_children(devices, match_mdev, e->mdevs[i]);
-		if (!remove)
-			xmlAddChild(devices, new_mdev_hostdev(e->mdevs[i]));
-	}
-	if (e->render_node) {
-		remove_children(devices, remove ? match_virgl : match_video, e->render_node);
-		if (!remove)
-			add_virgl(devices, e->render_node);
-	}
-	return 0;
 }
 
 static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, struct lvreport *rep)
@@ -747,6 +652,97 @@ static int live_any(virDomainPtr dom, const struct virt_req *e, bool detach, str
 	}
 	xmlFreeDoc(live);
 	return failed;
+}
+
+static int libvirt_apply(const struct virt_req *req, const char *uri, const char *vm, bool detach, bool dry_run,
+			 char **ret_xml, char **ret_report)
+{
+	struct lvreport rep = { 0 };
+	virConnectPtr conn = NULL;
+	virDomainPtr dom = NULL;
+	char *xml = NULL, *newxml = NULL, why[128];
+	xmlDocPtr doc = NULL;
+	int r = 0;
+
+	rep.f = open_memstream(&rep.buf, &rep.len);
+	if (!rep.f)
+		return -ENOMEM;
+	/* libvirt's process-wide error handler (the one that sees a failing
+	 * virConnectOpen) is set only when libvirt came into the process with
+	 * this module, and is then ours alone; a program that uses libvirt
+	 * itself keeps its own (libvirt has no call to read it back and
+	 * restore it). vmgpu's own connection keeps its errors to itself. */
+	if (!req->libvirt_shared)
+		virSetErrorFunc(NULL, quiet);
+	conn = virConnectOpen(uri ? uri : "qemu:///system");
+	if (!conn) {
+		say(&rep, "cannot connect to %s: %s", uri ? uri : "qemu:///system", lverr());
+		r = -ECONNREFUSED;
+		goto out;
+	}
+	virConnSetErrorFunc(conn, NULL, quiet);
+	dom = virDomainLookupByName(conn, vm);
+	if (!dom) {
+		say(&rep, "no domain named '%s' on %s", vm, uri ? uri : "qemu:///system");
+		r = -ENOENT;
+		goto out;
+	}
+	if ((r = check_domain(dom, req, detach, &rep)) < 0)
+		goto out;
+	if (!req->n_fns && (r = virDomainHasManagedSaveImage(dom, 0)) > 0) {
+		say(&rep, "the domain has a managed save image: remove it first (virsh managedsave-remove)");
+		r = -EPERM;
+		goto out;
+	}
+	r = 0;
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml || !(doc = parse_xml(xml))) {
+		say(&rep, "cannot read the definition of '%s': %s", vm, lverr());
+		r = -EIO;
+		goto out;
+	}
+	if ((r = edit_any(doc, req, detach, why, sizeof(why))) < 0 || (r = doc_to_string(doc, &newxml)) < 0) {
+		say(&rep, "%s", r == -ENOMEM ? "out of memory" : why);
+		goto out;
+	}
+	if (dry_run)
+		goto out;
+	virDomainPtr defined = virDomainDefineXML(conn, newxml);
+	if (!defined) {
+		say(&rep, "libvirt refused the new definition (the domain is unchanged): %s", lverr());
+		r = -EINVAL;
+		goto out;
+	}
+	virDomainFree(defined);
+	say(&rep, "%s the persistent definition of '%s'", detach ? "removed from" : "added to", vm);
+	if (virDomainIsActive(dom) == 1) {
+		if (live_any(dom, req, detach, &rep) < 0) {
+			say(&rep, "the running domain was not fully updated; the definition applies at the next boot");
+			r = -EIO;
+		} else {
+			say(&rep, "%s the running domain", detach ? "unplugged from" : "hot-plugged into");
+		}
+	}
+out:
+	if (ret_xml && r == 0) {
+		*ret_xml = newxml;
+		newxml = NULL;
+	}
+	free(newxml);
+	free(xml);
+	xmlFreeDoc(doc);
+	if (dom)
+		virDomainFree(dom);
+	if (conn)
+		virConnectClose(conn);
+	fclose(rep.f);
+	if (rep.len && rep.buf[rep.len - 1] == '\n')
+		rep.buf[rep.len - 1] = '\0';
+	if (ret_report)
+		*ret_report = rep.buf;
+	else
+		free(rep.buf);
+	return r;
 }
 
 /* DOMAIN_XML (or a skeleton q35 domain named VM) edited to hold REQ. */
