@@ -5,19 +5,35 @@
 
 #include "tool.h"
 
-/* Syntax only, before the host is touched: an address, a location path, or
- * a topology path ending in an address (no ".." anywhere). */
+static bool is_address(const char *s)
+{
+	uint32_t dom;
+	uint8_t b, d, f;
+
+	return vmgpu_parse_address(s, &dom, &b, &d, &f) == 0;
+}
+
+/* The full DDDD:BB:DD.F, domain included: the name of a function's
+ * directory in sysfs, and so the only form a topology path can end in. */
+static bool is_sysfs_address(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	return is_address(s) && colon && strchr(colon + 1, ':');
+}
+
+/* Syntax only, before the host is touched, and the same syntax as
+ * vmgpu_host_lookup(): an address, a location path, or a topology path
+ * ending in a full address (no ".." anywhere). What passes here the lookup
+ * can only find or not find. */
 int tool_check_device_syntax(char *const *devices, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *s = devices[i];
-		uint32_t dom;
-		uint8_t b, d, f;
 
-		if (vmgpu_parse_address(s, &dom, &b, &d, &f) == 0 || strncmp(s, "PCIROOT(", 8) == 0)
+		if (is_address(s) || strncmp(s, "PCIROOT(", 8) == 0)
 			continue;
-		if (strchr(s, '/') && !strstr(s, "..") &&
-		    vmgpu_parse_address(strrchr(s, '/') + 1, &dom, &b, &d, &f) == 0)
+		if (strchr(s, '/') && !strstr(s, "..") && is_sysfs_address(strrchr(s, '/') + 1))
 			continue;
 		tool_error("'%s' is not a PCI address (DDDD:BB:DD.F), topology path or location path", s);
 		return -EINVAL;

@@ -227,6 +227,12 @@ fi
 run "VMGPU_NVML_LIBRARY naming no library" 0 env VMGPU_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 "$VMGPU" --root "$mg" --json survey
 json_check "missing NVML: mig is null" "d['partitions'][0]['mig'] is None"
 
+# --- a topology path's last component is a full address, as the lookup wants ---
+for a in foo/01:00.0 pci0000:00/0000:00:01.0/01:00.0; do
+	run "topology path ending in a short address '$a'" 1 "$VMGPU" --root "$gpu" release "$a"
+	one_line_error "topology path ending in a short address '$a'"
+done
+
 # Nothing above changed the fixture.
 [ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
 
