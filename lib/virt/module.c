@@ -521,26 +521,25 @@ static const char *lverr(void)
 	return m ? m : "unknown libvirt error";
 }
 
-static int check_domain(virDomainPtr dom, const struct virt_req *l, bool detach, struct lvreport *rep)
+/* What stands in the way of REQ in DOM: a saved state, functions not on
+ * vfio-pci (unless libvirt manages them). */
+static int check_domain(virDomainPtr dom, const struct virt_req *req, bool detach, struct lvreport *rep)
 {
-	int r;
-
-	if (!l->n_fns)
-		return 0;
-	r = virDomainHasManagedSaveImage(dom, 0);
-
-	if (r > 0) {
+	if (virDomainHasManagedSaveImage(dom, 0) > 0) {
 		/* The Hyper-V rule "automatic stop action must be Turn Off", in
 		 * libvirt terms: a saved state cannot be restored with a
 		 * passed-through device. */
-		say(rep, "the domain has a managed save image: a saved state cannot hold a passed-through device; "
-			 "remove it (virsh managedsave-remove) or start and shut the domain down first");
+		if (req->n_fns)
+			say(rep, "the domain has a managed save image: a saved state cannot hold a passed-through device; "
+				 "remove it (virsh managedsave-remove) or start and shut the domain down first");
+		else
+			say(rep, "the domain has a managed save image: remove it first (virsh managedsave-remove)");
 		return -EPERM;
 	}
-	if (detach || (l->flags & VIRT_MANAGED))
+	if (detach || (req->flags & VIRT_MANAGED))
 		return 0;
-	for (size_t i = 0; i < l->n_fns; i++) {
-		const struct virt_fn *fn = &l->fns[i];
+	for (size_t i = 0; i < req->n_fns; i++) {
+		const struct virt_fn *fn = &req->fns[i];
 		if (strcmp(fn->driver, "vfio-pci") != 0) {
 			say(rep, "%s is not on vfio-pci (driver: %s): run vmgpu assign %s first, or use --managed", fn->address,
 			    *fn->driver ? fn->driver : "none", fn->address);
@@ -689,12 +688,6 @@ static int libvirt_apply(const struct virt_req *req, const char *uri, const char
 	}
 	if ((r = check_domain(dom, req, detach, &rep)) < 0)
 		goto out;
-	if (!req->n_fns && (r = virDomainHasManagedSaveImage(dom, 0)) > 0) {
-		say(&rep, "the domain has a managed save image: remove it first (virsh managedsave-remove)");
-		r = -EPERM;
-		goto out;
-	}
-	r = 0;
 	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
 	if (!xml || !(doc = parse_xml(xml))) {
 		say(&rep, "cannot read the definition of '%s': %s", vm, lverr());
