@@ -90,7 +90,7 @@ static int req_from_layout(const struct vmgpu_vm_layout *l, struct virt_req *req
 		snprintf(fns[i].driver, sizeof(fns[i].driver), "%s", f.dev->driver ? f.dev->driver : "");
 	}
 	*req = (struct virt_req){
-		.fns = fns, .n_fns = n, .n_slots = vmgpu_vm_layout_n_slots(l),
+		.fns = fns, .n_fns = n,
 		.flags = ((flags & VMGPU_LAYOUT_MANAGED) ? VIRT_MANAGED : 0) |
 			 ((flags & VMGPU_LAYOUT_NVIDIA_HIDE) ? VIRT_NVIDIA_HIDE : 0) |
 			 ((flags & VMGPU_LAYOUT_NO_ROM) ? VIRT_NO_ROM : 0),

@@ -311,20 +311,19 @@ static void edit_layout(xmlNodePtr domain, xmlNodePtr devices, const struct virt
 		return;
 	q35 = is_q35(domain);
 	base = max_pci_index(devices) + 1;
-	for (size_t s = 0; q35 && s < l->n_slots; s++) {
-		xmlNodePtr c = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
-		const struct virt_fn *fn = NULL;
+	/* one root port per slot, named after the slot's first function */
+	for (size_t i = 0; q35 && i < l->n_fns; i++) {
+		const struct virt_fn *fn = &l->fns[i];
+		xmlNodePtr c;
 		char alias[64];
-		for (size_t i = 0; i < l->n_fns && !fn; i++)
-			if (l->fns[i].slot == s)
-				fn = &l->fns[i];
+		if (i > 0 && l->fns[i - 1].slot == fn->slot)
+			continue;
+		c = xmlNewChild(devices, NULL, BAD_CAST "controller", NULL);
 		xmlSetProp(c, BAD_CAST "type", BAD_CAST "pci");
-		set_propf(c, "index", "%u", base + (unsigned)s);
+		set_propf(c, "index", "%u", base + fn->slot);
 		xmlSetProp(c, BAD_CAST "model", BAD_CAST "pcie-root-port");
-		if (fn) {
-			port_alias(alias, sizeof(alias), fn);
-			add_alias(c, alias);
-		}
+		port_alias(alias, sizeof(alias), fn);
+		add_alias(c, alias);
 	}
 	for (size_t i = 0; i < l->n_fns; i++) {
 		xmlNodePtr h = xmlAddChild(devices, new_hostdev(&l->fns[i], flags));

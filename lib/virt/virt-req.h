@@ -33,9 +33,10 @@ enum virt_flags {
 };
 
 struct virt_req {
-	const struct virt_fn *fns; /* PCI functions (a layout), or none */
+	/* PCI functions (a layout), or none; sorted by slot, the slots
+	 * numbered from 0 without gaps */
+	const struct virt_fn *fns;
 	size_t n_fns;
-	size_t n_slots;
 	unsigned flags;
 	bool hole64_needed;        /* the default 64-bit hole is too small */
 	uint64_t hole64;           /* bytes */
