@@ -51,6 +51,22 @@ static int known(int64_t v, int64_t *ret)
 	return 0;
 }
 
+/*
+ * TotalVFs of an SR-IOV PF, -1 when unknown. The capability says it when
+ * config space shows it; without root it ends at 64 bytes (or 256 in some
+ * snapshots), and sysfs sriov_totalvfs, readable by everyone, stands in:
+ * the kernel shows TotalVFs there, or less when the driver limits it
+ * (pci_sriov_set_totalvfs). Config space read in full has the last word.
+ */
+static int total_vfs(const struct vmgpu_dev *dev)
+{
+	const struct config_info *ci = dev_cfg(dev);
+
+	if (ci->has_sriov)
+		return ci->sriov_total_vfs;
+	return ci->ext_known ? -1 : dev->sriov_totalvfs_attr;
+}
+
 VMGPU_EXPORT int vmgpu_dev_int(const struct vmgpu_dev *dev, enum vmgpu_dev_int what, int64_t *ret)
 {
 	const struct config_info *ci = what >= VMGPU_INT_CONFIG_SIZE ? dev_cfg(dev) : &dev->cfg;
@@ -70,7 +86,7 @@ VMGPU_EXPORT int vmgpu_dev_int(const struct vmgpu_dev *dev, enum vmgpu_dev_int w
 	case VMGPU_INT_CONFIG_SIZE: return known((int64_t)ci->len, ret);
 	case VMGPU_INT_PCIE_TYPE: return ci->has_pcie ? known(ci->pcie_type, ret) : -ENODATA;
 	case VMGPU_INT_ACS_CTRL: return ci->has_acs ? known(ci->acs_ctrl, ret) : -ENODATA;
-	case VMGPU_INT_SRIOV_TOTAL_VFS: return ci->has_sriov ? known(ci->sriov_total_vfs, ret) : -ENODATA;
+	case VMGPU_INT_SRIOV_TOTAL_VFS: return total_vfs(dev) >= 0 ? known(total_vfs(dev), ret) : -ENODATA;
 	case VMGPU_INT_SRIOV_NUM_VFS: return ci->has_sriov ? known(ci->sriov_num_vfs, ret) : -ENODATA;
 	case VMGPU_INT_MSIX_VECTORS: return ci->has_msix ? known(ci->msix_vectors, ret) : -ENODATA;
 	default: return -EINVAL;
@@ -226,6 +242,7 @@ VMGPU_EXPORT int vmgpu_dev_bar(const struct vmgpu_dev *dev, unsigned slot, struc
 {
 	const struct resource_line *l;
 	struct vmgpu_bar b = { 0 };
+	int total;
 
 	if (slot < VMGPU_BAR_ROM)
 		return std_bar(dev, slot, ret_bar);
@@ -250,8 +267,8 @@ VMGPU_EXPORT int vmgpu_dev_bar(const struct vmgpu_dev *dev, unsigned slot, struc
 	bar_type_from_flags(l->flags, &b);
 	bar_size(l, &b);
 	/* The kernel's IOV resource spans all VFs: size per VF. */
-	if (b.size_known && dev_cfg(dev)->has_sriov && dev->cfg.sriov_total_vfs > 0)
-		b.size /= dev->cfg.sriov_total_vfs;
+	if (b.size_known && (total = total_vfs(dev)) > 0)
+		b.size /= (unsigned)total;
 	*ret_bar = b;
 	return 0;
 }

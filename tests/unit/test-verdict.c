@@ -161,6 +161,59 @@ static void t_config64_unknown(void)
 	fx_free(fx);
 }
 
+/* An SR-IOV PF with 8 VFs of 16 MiB (VF BAR 0 spans all of them), its
+ * config cut to CFG_LEN bytes (64: what a user without root sees), with or
+ * without the capability, and sysfs sriov_totalvfs as the kernel has it. */
+static void sriov_counts(size_t cfg_len, bool cap, int64_t want_total, uint64_t want_vf_bar)
+{
+	struct fx *fx = fx_new();
+	struct vmgpu_ctx *ctx = NULL;
+	struct vmgpu_host *host = NULL;
+	struct vmgpu_dev *pf = NULL;
+	struct vmgpu_bar b = { 0 };
+	struct fx_cfg c;
+	int64_t total = -1;
+
+	fx_host_iommu(fx);
+	fx_cfg_init(&c, 0x10de, 0x2236, 0x030200, 0x00);
+	fx_cfg_pm(&c, true);
+	fx_cfg_msi(&c);
+	fx_cfg_pcie(&c, 0, true);
+	if (cap)
+		fx_cfg_sriov(&c, 8, 0, 0x2237);
+	c.len = cfg_len;
+	fx_dev(fx, "0000:01:00.0", NULL, &c);
+	fx_bar(fx, "0000:01:00.0", 0, 0xf6000000, 16ULL << 20, false, false, false);
+	fx_bar(fx, "0000:01:00.0", VMGPU_BAR_VF0, 0x4000000000ULL, 8 * (16ULL << 20), false, true, true);
+	fx_attr(fx, "0000:01:00.0", "sriov_totalvfs", "8\n");
+	fx_group(fx, "0000:01:00.0", 2);
+	fx_finish(fx);
+	CHECK_EQ_INT(vmgpu_ctx_new(fx_root(fx), &ctx), 0);
+	vmgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	CHECK_EQ_INT(vmgpu_host_scan(ctx, &host), 0);
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "0000:01:00.0", &pf), 0);
+	CHECK_EQ_INT(vmgpu_dev_int(pf, VMGPU_INT_SRIOV_TOTAL_VFS, &total), want_total < 0 ? -ENODATA : 0);
+	if (want_total >= 0)
+		CHECK_EQ_INT(total, want_total);
+	CHECK_EQ_INT(vmgpu_dev_bar(pf, VMGPU_BAR_VF0, &b), 0);
+	CHECK_EQ_INT(b.size, want_vf_bar);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	fx_free(fx);
+}
+
+/* Without root config space ends at 64 bytes: the VF count comes from
+ * sysfs sriov_totalvfs, as partition list has it, and the VF BAR is per
+ * VF all the same. Readable config space answers as before. */
+static void t_sriov_without_root(void)
+{
+	sriov_counts(4096, true, 8, 16ULL << 20);
+	sriov_counts(64, true, 8, 16ULL << 20);
+	sriov_counts(256, true, 8, 16ULL << 20);
+	/* Config space readable in full says there is no SR-IOV: that stands. */
+	sriov_counts(4096, false, -1, 8 * (16ULL << 20));
+}
+
 /* Trees captured from a real kernel in the test guest (tests/guest). */
 static void t_captured(void)
 {
@@ -220,6 +273,7 @@ int main(void)
 		{ "all-ones", t_all_ones }, { "large-bar", t_large_bar }, { "not-endpoint", t_not_ep },
 		{ "garbage", t_garbage }, { "companions and lookup", t_companions },
 		{ "config-64 unknowns", t_config64_unknown },
+		{ "SR-IOV counts without root", t_sriov_without_root },
 		{ "trees captured from a real kernel", t_captured },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
