@@ -60,6 +60,16 @@ static bool cmdline_has(const char *cmdline, const char *word)
 	return false;
 }
 
+/* A fact only some commands need is read on first use; until then its
+ * tristate field holds NOT_READ. */
+#define NOT_READ (-2)
+
+/* The host model is logically const: a fact read late is a cache. */
+static struct vmgpu_host *cache_of(const struct vmgpu_host *host)
+{
+	return (struct vmgpu_host *)host;
+}
+
 /*
  * Interrupt remapping. The kernel names the MSI irq domains of remapped
  * interrupts "IR-PCI-MSI..." (Intel DMAR-IR and AMD-Vi alike), so a remapped
@@ -138,7 +148,9 @@ static int read_allow_unsafe(struct vmgpu_ctx *ctx)
 
 /* Whether config space beyond the header can be read: the kernel allows it
  * to CAP_SYS_ADMIN for every function or for none, so one function that
- * answers tells (a snapshot may have cut all of them to 64 bytes). */
+ * answers tells (a snapshot may have cut all of them to 64 bytes). Without
+ * root that is every function's config read again: only the survey asks,
+ * so it is read on first use. */
 static int read_config_limited(const struct vmgpu_host *host)
 {
 	bool any = false;
@@ -179,10 +191,12 @@ int host_read_facts(struct vmgpu_host *host)
 	(void)list_dir(ctx, "sys/kernel/iommu_groups", &groups, &n_groups);
 	host->n_iommu_groups = (unsigned)n_groups;
 	free_names(groups, n_groups);
-	host->interrupt_remapping = read_interrupt_remapping(host);
+	/* proc/interrupts is large on a big host (a column per CPU), and
+	 * only judging a device needs it. */
+	host->interrupt_remapping = NOT_READ;
 	host->allow_unsafe_interrupts = read_allow_unsafe(ctx);
 	host->vfio_pci = read_vfio_pci(host);
-	host->config_limited = read_config_limited(host);
+	host->config_limited = NOT_READ;
 	for (size_t i = 0; i < host->n_devs && !host->reset_method_supported; i++)
 		host->reset_method_supported = host->devs[i]->reset_method_known;
 	return host_read_framebuffers(host);
@@ -221,9 +235,15 @@ VMGPU_EXPORT enum vmgpu_tristate vmgpu_host_fact(const struct vmgpu_host *host, 
 {
 	switch (fact) {
 	case VMGPU_HOST_IOMMU: return host_iommu_present(host) ? VMGPU_YES : VMGPU_NO;
-	case VMGPU_HOST_INTERRUPT_REMAPPING: return host->interrupt_remapping;
+	case VMGPU_HOST_INTERRUPT_REMAPPING:
+		if (host->interrupt_remapping == NOT_READ)
+			cache_of(host)->interrupt_remapping = read_interrupt_remapping(cache_of(host));
+		return host->interrupt_remapping;
 	case VMGPU_HOST_ALLOW_UNSAFE_INTERRUPTS: return host->allow_unsafe_interrupts;
-	case VMGPU_HOST_CONFIG_LIMITED: return host->config_limited;
+	case VMGPU_HOST_CONFIG_LIMITED:
+		if (host->config_limited == NOT_READ)
+			cache_of(host)->config_limited = read_config_limited(host);
+		return host->config_limited;
 	case VMGPU_HOST_FRAMEBUFFERS_KNOWN: return host->fbs_known;
 	default: return VMGPU_UNKNOWN;
 	}

@@ -74,6 +74,7 @@ static const char *dev_label(struct vmgpu_dev *d, char *buf, size_t sz)
 static void check_host(struct vmgpu_verdict *v)
 {
 	struct vmgpu_host *h = v->host;
+	enum vmgpu_tristate remapping;
 
 	if (!host_iommu_present(h)) {
 		add_reason(v, "iommu_off", VMGPU_SEVERITY_BLOCKER,
@@ -82,7 +83,8 @@ static void check_host(struct vmgpu_verdict *v)
 			   "The IOMMU is off: no unit in /sys/class/iommu and no IOMMU groups, so no device can be isolated for a VM.");
 		return;
 	}
-	if (h->interrupt_remapping == VMGPU_NO) {
+	remapping = vmgpu_host_fact(h, VMGPU_HOST_INTERRUPT_REMAPPING);
+	if (remapping == VMGPU_NO) {
 		if (h->allow_unsafe_interrupts == VMGPU_YES)
 			add_reason(v, "no_interrupt_remapping", VMGPU_SEVERITY_WARNING,
 				   "Enable interrupt remapping (x2APIC/IR in firmware; drop intremap=off) and "
@@ -95,7 +97,7 @@ static void check_host(struct vmgpu_verdict *v)
 				   "trust the guest: vfio_iommu_type1.allow_unsafe_interrupts=1.",
 				   "Interrupt remapping is off: vfio_iommu_type1 refuses to attach the device "
 				   "(\"No interrupt remapping support\").");
-	} else if (h->interrupt_remapping == VMGPU_UNKNOWN) {
+	} else if (remapping == VMGPU_UNKNOWN) {
 		add_reason(v, "interrupt_remapping_unknown", VMGPU_SEVERITY_WARNING,
 			   "Check dmesg for \"DMAR-IR: Enabled IRQ remapping\" or \"AMD-Vi: Interrupt remapping enabled\".",
 			   "Could not tell whether interrupt remapping is on.");
