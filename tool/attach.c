@@ -157,6 +157,10 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, bool attach
 	return 0;
 }
 
+/* What libvirt's pieces say when the module that holds them is missing
+ * (-ENOPKG): as the library's report words it. */
+#define NO_MODULE "the libvirt module vmgpu-virt.so cannot be loaded (is libvirt installed?)"
+
 static int print_rendering(const struct vmgpu_vm_layout *l, const struct attach_args *a, bool attach)
 {
 	char *out = NULL;
@@ -172,7 +176,7 @@ static int print_rendering(const struct vmgpu_vm_layout *l, const struct attach_
 		return EXIT_USAGE;
 	}
 	if (k < 0) {
-		tool_error("cannot render: %s", strerror(-k));
+		tool_error("cannot render: %s", k == -ENOPKG ? NO_MODULE : strerror(-k));
 		return EXIT_FAILED;
 	}
 	fputs(out, stdout);
@@ -214,9 +218,22 @@ static int print_or_apply(const struct attach_args *a, bool attach, const char *
 		fprintf(k < 0 ? stderr : stdout, "%s%s\n", k < 0 ? "vmgpu: " : "", report);
 	else if (k == -EINVAL)
 		tool_error("the VM name cannot be used here: it must be UTF-8");
+	else if (k < 0)
+		tool_error("%s", k == -ENOPKG ? NO_MODULE : strerror(-k));
 	free(out);
 	free(report);
 	return k == 0 ? EXIT_OK : k == -EINVAL ? EXIT_USAGE : k == -EPERM ? EXIT_REFUSED : EXIT_FAILED;
+}
+
+/* The partitioning inventory (mdev instances, render nodes), or a line
+ * saying why not. */
+static int read_split(struct vmgpu_host *host, struct vmgpu_split **ret)
+{
+	int k = vmgpu_split_read(host, ret);
+
+	if (k < 0)
+		tool_error("cannot read the partitioning inventory: %s", strerror(-k));
+	return k;
 }
 
 /* mdev slices: arguments are UUIDs of instances on this host. */
@@ -232,7 +249,7 @@ static int run_mdev(struct tool_opts *opts, const struct attach_args *a, bool at
 			tool_error("'%s' is not an mdev UUID (see vmgpu partition list)", a->devices[i]);
 			return EXIT_USAGE;
 		}
-	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0 || vmgpu_split_read(host, &s) < 0)
+	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0 || read_split(host, &s) < 0)
 		goto out;
 	for (size_t i = 0; i < a->n_devices; i++) {
 		bool found = false;
@@ -278,7 +295,7 @@ static int run_shared(struct tool_opts *opts, const struct attach_args *a, bool 
 		rc = k == 0 ? EXIT_OK : k == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 		goto out;
 	}
-	if ((k = vmgpu_split_read(host, &s)) < 0)
+	if (read_split(host, &s) < 0)
 		goto out;
 	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
 		if (vmgpu_split_parent(s, i)->dev == d)
@@ -317,8 +334,10 @@ static int run(struct tool_opts *opts, int argc, char **argv, bool attach)
 		return EXIT_USAGE;
 	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0)
 		goto out;
-	if (!(devs = calloc(a.n_devices, sizeof(*devs))))
+	if (!(devs = calloc(a.n_devices, sizeof(*devs)))) {
+		tool_error("%s", strerror(ENOMEM));
 		goto out;
+	}
 	for (size_t i = 0; i < a.n_devices; i++)
 		if (tool_lookup(host, ctx, a.devices[i], &devs[i]) < 0)
 			goto out;
@@ -336,6 +355,8 @@ static int run(struct tool_opts *opts, int argc, char **argv, bool attach)
 		fputs(xml, stdout);
 	if (report && *report)
 		fprintf(k < 0 ? stderr : stdout, "%s%s\n", k < 0 ? "vmgpu: " : "", report);
+	else if (k < 0)
+		tool_error("%s", strerror(-k));
 	rc = k == 0 ? EXIT_OK : (k == -EPERM || k == -EBUSY) ? EXIT_REFUSED : EXIT_FAILED;
 note:
 	if (rc == EXIT_OK && attach && vmgpu_vm_layout_has_consumer_nvidia(l) && !(a.flags & VMGPU_LAYOUT_NVIDIA_HIDE))
