@@ -161,6 +161,40 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, bool attach
  * (-ENOPKG): as the library's report words it. */
 #define NO_MODULE "the libvirt module vmgpu-virt.so cannot be loaded (is libvirt installed?)"
 
+/* A rendering (K from vmgpu_render_*()) on stdout, or one line saying why
+ * there is none; VM_RULE: what a VM name must be for this format. */
+static int print_rendered(int k, char *out, const char *vm_rule)
+{
+	if (k == 0)
+		fputs(out, stdout);
+	else if (k == -EINVAL)
+		tool_error("the VM name cannot be used here: it must be %s", vm_rule);
+	else
+		tool_error("cannot render: %s", k == -ENOPKG ? NO_MODULE : strerror(-k));
+	free(out);
+	return k == 0 ? EXIT_OK : k == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+}
+
+/*
+ * After libvirt (K from vmgpu_libvirt_update*()): the definition it would
+ * use on stdout for --dry-run; the report, on stdout when done and as
+ * "vmgpu: ..." on stderr when not (a line of its own when there is none);
+ * the exit status of vmgpu(8): 3 for a refusal that changed nothing, 2 for
+ * any other failure, libvirt refusing the new definition included.
+ */
+static int print_applied(int k, char *xml, char *report, bool dry_run)
+{
+	if (k == 0 && dry_run && xml)
+		fputs(xml, stdout);
+	if (report && *report)
+		fprintf(k < 0 ? stderr : stdout, "%s%s\n", k < 0 ? "vmgpu: " : "", report);
+	else if (k < 0)
+		tool_error("%s", k == -ENOPKG ? NO_MODULE : strerror(-k));
+	free(xml);
+	free(report);
+	return k == 0 ? EXIT_OK : (k == -EPERM || k == -EBUSY) ? EXIT_REFUSED : EXIT_FAILED;
+}
+
 static int print_rendering(const struct vmgpu_vm_layout *l, const struct attach_args *a, bool attach)
 {
 	char *out = NULL;
@@ -171,17 +205,7 @@ static int print_rendering(const struct vmgpu_vm_layout *l, const struct attach_
 	case FORMAT_QEMU: k = vmgpu_render_qemu(l, &out); break;
 	default: k = vmgpu_render_powershell(l, a->vm, !attach, &out); break;
 	}
-	if (k == -EINVAL) {
-		tool_error("the VM name cannot be used here: it must be UTF-8 without control characters");
-		return EXIT_USAGE;
-	}
-	if (k < 0) {
-		tool_error("cannot render: %s", k == -ENOPKG ? NO_MODULE : strerror(-k));
-		return EXIT_FAILED;
-	}
-	fputs(out, stdout);
-	free(out);
-	return EXIT_OK;
+	return print_rendered(k, out, "UTF-8 without control characters");
 }
 
 static bool is_uuid(const char *s)
@@ -198,31 +222,21 @@ static bool is_uuid(const char *s)
 
 static int print_or_apply(const struct attach_args *a, bool attach, const char *render_node)
 {
+	const char *const *uuids = (const char *const *)(a->what == WHAT_MDEV ? a->devices : NULL);
+	size_t n = a->what == WHAT_MDEV ? a->n_devices : 0;
 	char *out = NULL, *report = NULL;
 	int k;
 
-	if (a->format == FORMAT_XML)
-		k = vmgpu_render_slices_libvirt((const char *const *)(a->what == WHAT_MDEV ? a->devices : NULL),
-						a->what == WHAT_MDEV ? a->n_devices : 0, render_node, a->vm, &out);
-	else if (a->format == FORMAT_QEMU)
-		k = vmgpu_render_slices_qemu((const char *const *)(a->what == WHAT_MDEV ? a->devices : NULL),
-					     a->what == WHAT_MDEV ? a->n_devices : 0, render_node, &out);
-	else if (a->what == WHAT_MDEV)
-		k = vmgpu_libvirt_update_mdevs((const char *const *)a->devices, a->n_devices, a->uri, a->vm, !attach,
-					       a->dry_run, &out, &report);
+	if (a->format != FORMAT_LIBVIRT_APPLY) {
+		k = a->format == FORMAT_XML ? vmgpu_render_slices_libvirt(uuids, n, render_node, a->vm, &out)
+					    : vmgpu_render_slices_qemu(uuids, n, render_node, &out);
+		return print_rendered(k, out, "UTF-8");
+	}
+	if (a->what == WHAT_MDEV)
+		k = vmgpu_libvirt_update_mdevs(uuids, n, a->uri, a->vm, !attach, a->dry_run, &out, &report);
 	else
 		k = vmgpu_libvirt_update_virgl(render_node, a->uri, a->vm, !attach, a->dry_run, &out, &report);
-	if (k == 0 && out && (a->format != FORMAT_LIBVIRT_APPLY || a->dry_run))
-		fputs(out, stdout);
-	if (report && *report)
-		fprintf(k < 0 ? stderr : stdout, "%s%s\n", k < 0 ? "vmgpu: " : "", report);
-	else if (k == -EINVAL)
-		tool_error("the VM name cannot be used here: it must be UTF-8");
-	else if (k < 0)
-		tool_error("%s", k == -ENOPKG ? NO_MODULE : strerror(-k));
-	free(out);
-	free(report);
-	return k == 0 ? EXIT_OK : k == -EINVAL ? EXIT_USAGE : k == -EPERM ? EXIT_REFUSED : EXIT_FAILED;
+	return print_applied(k, out, report, a->dry_run);
 }
 
 /* The partitioning inventory (mdev instances, render nodes), or a line
@@ -351,19 +365,11 @@ static int run(struct tool_opts *opts, int argc, char **argv, bool attach)
 		goto note;
 	}
 	k = vmgpu_libvirt_update(l, a.uri, a.vm, !attach, a.dry_run, &xml, &report);
-	if (k == 0 && a.dry_run)
-		fputs(xml, stdout);
-	if (report && *report)
-		fprintf(k < 0 ? stderr : stdout, "%s%s\n", k < 0 ? "vmgpu: " : "", report);
-	else if (k < 0)
-		tool_error("%s", strerror(-k));
-	rc = k == 0 ? EXIT_OK : (k == -EPERM || k == -EBUSY) ? EXIT_REFUSED : EXIT_FAILED;
+	rc = print_applied(k, xml, report, a.dry_run);
 note:
 	if (rc == EXIT_OK && attach && vmgpu_vm_layout_has_consumer_nvidia(l) && !(a.flags & VMGPU_LAYOUT_NVIDIA_HIDE))
 		fprintf(stderr, "vmgpu: note: consumer NVIDIA GPU: GeForce drivers before R465 need --nvidia-hide (Code 43)\n");
 out:
-	free(xml);
-	free(report);
 	free(devs);
 	vmgpu_vm_layout_unref(l);
 	vmgpu_host_unref(host);
