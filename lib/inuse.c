@@ -54,6 +54,22 @@ void dev_nodes_free(struct dev_nodes *dn)
 	memset(dn, 0, sizeof(*dn));
 }
 
+int dev_nodes_add_paths(struct dev_nodes *into, const struct dev_nodes *from)
+{
+	for (size_t i = 0; i < from->n_paths; i++)
+		if (nodes_add(&into->paths, &into->n_paths, from->paths[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+bool dev_nodes_has_path(const struct dev_nodes *dn, const char *path)
+{
+	for (size_t i = 0; i < dn->n_paths; i++)
+		if (strcmp(dn->paths[i], path) == 0)
+			return true;
+	return false;
+}
+
 /* A class device directory: what /dev node or interface it stands for. */
 static void classify(struct walk *w, int dfd, const char *name)
 {
@@ -291,12 +307,9 @@ int dev_openers(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, struct opener
 			continue;
 		}
 		while ((fe = readdir(fds))) {
-			bool match = false;
 			if (fe->d_name[0] == '.' || sysfs_readlink(dirfd(fds), fe->d_name, target, sizeof(target)) < 0)
 				continue;
-			for (size_t i = 0; i < dn->n_paths && !match; i++)
-				match = strcmp(target, dn->paths[i]) == 0;
-			if (!match)
+			if (!dev_nodes_has_path(dn, target))
 				continue;
 			bool dup = false;
 			for (size_t i = 0; i < n && !dup; i++)

@@ -151,46 +151,80 @@ static void refuse_from_verdict(struct vmgpu_plan *p, struct vmgpu_dev *dev)
 	vmgpu_verdict_unref(v);
 }
 
-/* The host must not be using any function the plan takes away. */
-static void refuse_if_in_use(struct vmgpu_plan *p, struct vmgpu_dev *dev, bool vm_nodes_only)
+/* The host itself uses DEV: a mounted disk or swap on it, or its network
+ * interface carries the default route. */
+static void refuse_if_host_uses(struct vmgpu_plan *p, struct vmgpu_dev *dev, const struct dev_nodes *dn)
 {
 	struct vmgpu_ctx *ctx = p->host->ctx;
-	struct dev_nodes dn;
+	char desc[256];
+
+	if (dev_block_in_use(ctx, dn, desc, sizeof(desc)) == 1)
+		plan_refuse(p, "host_disk_in_use", false, "Unmount it (and stop whatever uses it) first, or leave this group on the host.",
+			    "%s: %s; the host would lose it.", dev->address, desc);
+	if (dev_carries_default_route(ctx, dn, desc, sizeof(desc)) == 1)
+		plan_refuse(p, "host_network_in_use", false, "Move the default route to another interface first.",
+			    "%s: %s; the host would lose its network.", dev->address, desc);
+}
+
+/* Process OP holds a node of DEV open. */
+static void refuse_opener(struct vmgpu_plan *p, struct vmgpu_dev *dev, const struct opener *op, bool vm_nodes_only)
+{
+	bool vfio = strncmp(op->node, "/dev/vfio/", 10) == 0;
+
+	if (vm_nodes_only && !vfio)
+		return;
+	/* Assign leaves a function already on vfio-pci as it is: a VM
+	 * holding its group is no reason to refuse. And another vmgpu
+	 * holds a group only for its moment of viability check. */
+	if (vfio && (!vm_nodes_only || strcmp(op->comm, "vmgpu") == 0))
+		return;
+	if (vfio)
+		plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.",
+			    "%s: %s is open by PID %d (%s): a VM is using the device.", dev->address, op->node, op->pid,
+			    op->comm);
+	else
+		plan_refuse(p, "device_open", true,
+			    "Stop the process (or its display session) first; --force unbinds anyway, and "
+			    "the process loses the device (the unbind may wait until it lets go).",
+			    "%s: %s is open by PID %d (%s).", dev->address, op->node, op->pid, op->comm);
+}
+
+/*
+ * The host must not be using any function the plan takes away; with
+ * VM_NODES_ONLY (release) only a VM holding /dev/vfio/N counts. Who holds
+ * a node open is found by reading every fd link of every process: one walk
+ * for all the plan's functions, each hit then refused for every function
+ * with that node (/dev/vfio/N is the whole group's), in the plan's order.
+ */
+static void refuse_if_in_use(struct vmgpu_plan *p, bool vm_nodes_only)
+{
+	struct vmgpu_ctx *ctx = p->host->ctx;
+	struct dev_nodes *dn = calloc(p->n_devs ? p->n_devs : 1, sizeof(*dn)), all = { 0 };
 	struct opener *op = NULL;
 	size_t n_op = 0;
 	bool incomplete = false;
-	char desc[256];
 
-	if (dev_find_nodes(ctx, dev, &dn) < 0)
+	if (!dn) {
+		p->failed = true;
 		return;
-	if (!vm_nodes_only && dev_block_in_use(ctx, &dn, desc, sizeof(desc)) == 1)
-		plan_refuse(p, "host_disk_in_use", false, "Unmount it (and stop whatever uses it) first, or leave this group on the host.",
-			    "%s: %s; the host would lose it.", dev->address, desc);
-	if (!vm_nodes_only && dev_carries_default_route(ctx, &dn, desc, sizeof(desc)) == 1)
-		plan_refuse(p, "host_network_in_use", false, "Move the default route to another interface first.",
-			    "%s: %s; the host would lose its network.", dev->address, desc);
-	(void)dev_openers(ctx, &dn, &op, &n_op, &incomplete);
-	for (size_t i = 0; i < n_op; i++) {
-		bool vfio = strncmp(op[i].node, "/dev/vfio/", 10) == 0;
-		if (vm_nodes_only && !vfio)
-			continue;
-		/* Assign leaves a function already on vfio-pci as it is: a VM
-		 * holding its group is no reason to refuse. And another vmgpu
-		 * holds a group only for its moment of viability check. */
-		if (vfio && (!vm_nodes_only || strcmp(op[i].comm, "vmgpu") == 0))
-			continue;
-		if (vfio)
-			plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.",
-				    "%s: %s is open by PID %d (%s): a VM is using the device.", dev->address,
-				    op[i].node, op[i].pid, op[i].comm);
-		else
-			plan_refuse(p, "device_open", true,
-				    "Stop the process (or its display session) first; --force unbinds anyway, and "
-				    "the process loses the device (the unbind may wait until it lets go).",
-				    "%s: %s is open by PID %d (%s).", dev->address, op[i].node, op[i].pid, op[i].comm);
+	}
+	/* A function whose nodes cannot be found is left without checks. */
+	for (size_t i = 0; i < p->n_devs; i++)
+		if (dev_find_nodes(ctx, p->devs[i], &dn[i]) == 0 && dev_nodes_add_paths(&all, &dn[i]) < 0)
+			p->failed = true;
+	if (!p->failed)
+		(void)dev_openers(ctx, &all, &op, &n_op, &incomplete);
+	for (size_t i = 0; i < p->n_devs; i++) {
+		if (!vm_nodes_only)
+			refuse_if_host_uses(p, p->devs[i], &dn[i]);
+		for (size_t k = 0; k < n_op; k++)
+			if (dev_nodes_has_path(&dn[i], op[k].node))
+				refuse_opener(p, p->devs[i], &op[k], vm_nodes_only);
+		dev_nodes_free(&dn[i]);
 	}
 	free(op);
-	dev_nodes_free(&dn);
+	free(dn);
+	dev_nodes_free(&all);
 }
 
 static void dev_path(char *buf, size_t sz, const struct vmgpu_dev *d, const char *attr)
@@ -311,8 +345,7 @@ VMGPU_EXPORT int vmgpu_plan_assign(struct vmgpu_host *host, struct vmgpu_dev *co
 		refuse_from_verdict(p, devs[i]);
 	if (!p->failed)
 		qsort(p->devs, p->n_devs, sizeof(*p->devs), dev_cmp);
-	for (size_t i = 0; i < p->n_devs; i++)
-		refuse_if_in_use(p, p->devs[i], false);
+	refuse_if_in_use(p, false);
 	assign_steps(p);
 	return plan_finish(p, ret_plan);
 }
@@ -451,8 +484,7 @@ VMGPU_EXPORT int vmgpu_plan_release(struct vmgpu_host *host, struct vmgpu_dev *c
 	}
 	if (!p->failed)
 		qsort(p->devs, p->n_devs, sizeof(*p->devs), dev_cmp);
-	for (size_t i = 0; i < p->n_devs; i++)
-		refuse_if_in_use(p, p->devs[i], true);
+	refuse_if_in_use(p, true);
 	release_steps(p);
 	return plan_finish(p, ret_plan);
 }

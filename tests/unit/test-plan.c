@@ -322,6 +322,46 @@ static void t_rollback_vanished(void)
 	ksim_env_close(&e);
 }
 
+static void expect_refusal(const struct vmgpu_plan *p, size_t i, const char *code, const char *message)
+{
+	struct vmgpu_reason r = { 0 };
+
+	CHECK_EQ_INT(vmgpu_plan_refusal(p, i, &r, NULL), 0);
+	if (r.code) {
+		CHECK_EQ_STR(r.code, code);
+		CHECK_EQ_STR(r.message, message);
+	}
+}
+
+/* Who holds which node: each function is refused for its own, and a VM
+ * on /dev/vfio/N for every function of the group, in address order. */
+static void t_openers_per_function(void)
+{
+	struct ksim_env e;
+	struct vmgpu_plan *p;
+
+	ksim_env_open(&e, "gpu-open");
+	fx_class_dev(e.fx, "0000:01:00.1", "sound/card1/pcmC1D3p", "sound", "116:3");
+	fx_mkdir(e.fx, "proc/515/fd");
+	fx_symlink(e.fx, "proc/515/fd/4", "/dev/snd/pcmC1D3p");
+	fx_file(e.fx, "proc/515/comm", "pipewire\n");
+	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_FORCE);
+	CHECK_EQ_INT(vmgpu_plan_n_refusals(p), 2);
+	expect_refusal(p, 0, "device_open", "0000:01:00.0: /dev/dri/card0 is open by PID 4242 (Xorg).");
+	expect_refusal(p, 1, "device_open", "0000:01:00.1: /dev/snd/pcmC1D3p is open by PID 515 (pipewire).");
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	vmgpu_plan_unref(p);
+	fx_mkdir(e.fx, "proc/600/fd");
+	fx_symlink(e.fx, "proc/600/fd/30", "/dev/vfio/2");
+	fx_file(e.fx, "proc/600/comm", "qemu-system-x86\n");
+	p = plan(&e, false, "0000:01:00.0", 0);
+	CHECK_EQ_INT(vmgpu_plan_n_refusals(p), 2);
+	expect_refusal(p, 0, "in_use_by_vm", "0000:01:00.0: /dev/vfio/2 is open by PID 600 (qemu-system-x86): a VM is using the device.");
+	expect_refusal(p, 1, "in_use_by_vm", "0000:01:00.1: /dev/vfio/2 is open by PID 600 (qemu-system-x86): a VM is using the device.");
+	vmgpu_plan_unref(p);
+	ksim_env_close(&e);
+}
+
 /* A plain PCIe endpoint at ADDR on the root bus, in GROUP. */
 static void endpoint(struct fx *fx, const char *addr, int group, uint32_t class_code, const char *driver)
 {
@@ -713,6 +753,7 @@ int main(void)
 		{ "crash after each release step, recover", t_crash_release },
 		{ "refusals", t_refusals },
 		{ "each group checked once", t_check_each_group_once },
+		{ "openers refused per function", t_openers_per_function },
 		{ "release of a foreign device", t_release_foreign },
 		{ "release with a record and no step", t_release_recorded_no_steps },
 		{ "vanished device, stale plan", t_vanished_and_stale },
