@@ -17,7 +17,7 @@
 #define MODULE_NAME "vmgpu-virt.so"
 
 static const struct virt_ops *virt_ops;
-static bool libvirt_shared;
+static bool libvirt_shared; /* libvirt was loaded before the module (see virt_req) */
 
 static void *try_dir(const char *dir)
 {
@@ -62,19 +62,24 @@ static const struct virt_ops *load(void)
 	if (!h)
 		return NULL;
 	const struct virt_ops *(*entry)(void) = (const struct virt_ops *(*)(void))dlsym(h, "vmgpu_virt_module");
-	if (!entry || !entry() || entry()->abi != VIRT_MODULE_ABI) {
+	const struct virt_ops *ops = entry ? entry() : NULL;
+	if (!ops || ops->abi != VIRT_MODULE_ABI) {
 		dlclose(h);
 		return NULL;
 	}
-	return virt_ops = entry();
+	return virt_ops = ops;
 }
+
+/* The layout's flags go to the module as they are. */
+_Static_assert((unsigned)VIRT_MANAGED == (unsigned)VMGPU_LAYOUT_MANAGED, "VIRT_MANAGED");
+_Static_assert((unsigned)VIRT_NVIDIA_HIDE == (unsigned)VMGPU_LAYOUT_NVIDIA_HIDE, "VIRT_NVIDIA_HIDE");
+_Static_assert((unsigned)VIRT_NO_ROM == (unsigned)VMGPU_LAYOUT_NO_ROM, "VIRT_NO_ROM");
 
 /* The layout as plain data; *ret_fns is malloc'ed. */
 static int req_from_layout(const struct vmgpu_vm_layout *l, struct virt_req *req, struct virt_fn **ret_fns)
 {
 	size_t n = vmgpu_vm_layout_n_functions(l);
 	const struct vmgpu_mmio *m = vmgpu_vm_layout_mmio(l);
-	unsigned flags = vmgpu_vm_layout_flags(l);
 	struct virt_fn *fns = calloc(n ? n : 1, sizeof(*fns));
 
 	if (!fns)
@@ -90,81 +95,81 @@ static int req_from_layout(const struct vmgpu_vm_layout *l, struct virt_req *req
 		snprintf(fns[i].driver, sizeof(fns[i].driver), "%s", f.dev->driver ? f.dev->driver : "");
 	}
 	*req = (struct virt_req){
-		.fns = fns, .n_fns = n,
-		.flags = ((flags & VMGPU_LAYOUT_MANAGED) ? VIRT_MANAGED : 0) |
-			 ((flags & VMGPU_LAYOUT_NVIDIA_HIDE) ? VIRT_NVIDIA_HIDE : 0) |
-			 ((flags & VMGPU_LAYOUT_NO_ROM) ? VIRT_NO_ROM : 0),
+		.fns = fns, .n_fns = n, .flags = vmgpu_vm_layout_flags(l),
 		.hole64_needed = !m->qemu_pci_hole64_sufficient, .hole64 = m->qemu_pci_hole64,
-		.libvirt_shared = libvirt_shared,
 	};
 	*ret_fns = fns;
 	return 0;
 }
 
-static int no_module(char **ret_report)
+/* One call into the module: render (not UPDATE) or update. */
+struct module_call {
+	bool update;
+	const char *domain_xml, *uri, *vm;
+	bool detach, dry_run;
+	char **ret_xml, **ret_report;
+};
+
+static int call_module(struct virt_req *req, const struct module_call *c)
 {
-	if (ret_report)
-		*ret_report = strdup("the libvirt module " MODULE_NAME " cannot be loaded (is libvirt installed?)");
-	return -ENOPKG;
+	const struct virt_ops *ops = load();
+
+	if (!ops) {
+		if (c->ret_report)
+			*c->ret_report = strdup("the libvirt module " MODULE_NAME " cannot be loaded (is libvirt installed?)");
+		return -ENOPKG;
+	}
+	req->libvirt_shared = libvirt_shared;
+	if (c->update)
+		return ops->update(req, c->uri, c->vm, c->detach, c->dry_run, c->ret_xml, c->ret_report);
+	return ops->render(req, c->domain_xml, c->vm, c->ret_xml);
+}
+
+static int call_module_layout(const struct vmgpu_vm_layout *l, const struct module_call *c)
+{
+	struct virt_fn *fns = NULL;
+	struct virt_req req;
+	int r;
+
+	if ((r = req_from_layout(l, &req, &fns)) < 0)
+		return r;
+	r = call_module(&req, c);
+	free(fns);
+	return r;
 }
 
 VMGPU_EXPORT int vmgpu_render_libvirt(const struct vmgpu_vm_layout *l, const char *domain_xml, const char *vm,
 				      char **ret)
 {
-	const struct virt_ops *ops = load();
-	struct virt_fn *fns = NULL;
-	struct virt_req req;
-	int r;
-
-	if (!ops)
-		return -ENOPKG;
-	if ((r = req_from_layout(l, &req, &fns)) < 0)
-		return r;
-	r = ops->render(&req, domain_xml, vm, ret);
-	free(fns);
-	return r;
+	return call_module_layout(l, &(struct module_call){ .domain_xml = domain_xml, .vm = vm, .ret_xml = ret });
 }
 
 VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach,
 				      bool dry_run, char **ret_xml, char **ret_report)
 {
-	const struct virt_ops *ops = load();
-	struct virt_fn *fns = NULL;
-	struct virt_req req;
-	int r;
-
-	if (!ops)
-		return no_module(ret_report);
-	if ((r = req_from_layout(l, &req, &fns)) < 0)
-		return r;
-	r = ops->update(&req, uri, vm, detach, dry_run, ret_xml, ret_report);
-	free(fns);
-	return r;
+	return call_module_layout(l, &(struct module_call){ .update = true, .uri = uri, .vm = vm, .detach = detach,
+							    .dry_run = dry_run, .ret_xml = ret_xml, .ret_report = ret_report });
 }
 
 VMGPU_EXPORT int vmgpu_libvirt_update_mdevs(const char *const *uuids, size_t n, const char *uri, const char *vm,
 					    bool detach, bool dry_run, char **ret_xml, char **ret_report)
 {
-	const struct virt_ops *ops = load();
-	struct virt_req req = { .mdevs = uuids, .n_mdevs = n, .libvirt_shared = libvirt_shared };
-
-	return ops ? ops->update(&req, uri, vm, detach, dry_run, ret_xml, ret_report) : no_module(ret_report);
+	return call_module(&(struct virt_req){ .mdevs = uuids, .n_mdevs = n },
+			   &(struct module_call){ .update = true, .uri = uri, .vm = vm, .detach = detach,
+						  .dry_run = dry_run, .ret_xml = ret_xml, .ret_report = ret_report });
 }
 
 VMGPU_EXPORT int vmgpu_libvirt_update_virgl(const char *render_node, const char *uri, const char *vm, bool detach,
 					    bool dry_run, char **ret_xml, char **ret_report)
 {
-	const struct virt_ops *ops = load();
-	struct virt_req req = { .render_node = render_node, .libvirt_shared = libvirt_shared };
-
-	return ops ? ops->update(&req, uri, vm, detach, dry_run, ret_xml, ret_report) : no_module(ret_report);
+	return call_module(&(struct virt_req){ .render_node = render_node },
+			   &(struct module_call){ .update = true, .uri = uri, .vm = vm, .detach = detach,
+						  .dry_run = dry_run, .ret_xml = ret_xml, .ret_report = ret_report });
 }
 
 VMGPU_EXPORT int vmgpu_render_slices_libvirt(const char *const *uuids, size_t n, const char *render_node,
 					     const char *vm, char **ret)
 {
-	const struct virt_ops *ops = load();
-	struct virt_req req = { .mdevs = uuids, .n_mdevs = n, .render_node = render_node };
-
-	return ops ? ops->render(&req, NULL, vm, ret) : -ENOPKG;
+	return call_module(&(struct virt_req){ .mdevs = uuids, .n_mdevs = n, .render_node = render_node },
+			   &(struct module_call){ .vm = vm, .ret_xml = ret });
 }
