@@ -455,6 +455,37 @@ static int journal_converge(struct vmgpu_ctx *ctx, const struct journal *j, bool
 	return failed;
 }
 
+/* The --persist files follow the state file as it is. */
+static int persist_sync_file(struct vmgpu_ctx *ctx, int dfd)
+{
+	struct jstate s;
+	int r = state_read(dfd, &s);
+
+	if (r < 0)
+		return r;
+	r = persist_sync(ctx, &s);
+	free(s.devs);
+	return r;
+}
+
+/* After a recovery, the state file and the --persist files after it.
+ * Finishing an assign must also record it, or release would not know the
+ * original drivers; a rollback leaves the state file as it is. */
+static void recover_state(struct vmgpu_ctx *ctx, int dfd, const struct journal *j, bool finish, struct report *rep)
+{
+	struct jstate s;
+	int r;
+
+	if (finish && state_apply(dfd, j, &s) == 0) {
+		r = persist_sync(ctx, &s);
+		free(s.devs);
+	} else {
+		r = persist_sync_file(ctx, dfd);
+	}
+	if (r < 0)
+		report_add(rep, "the udev rules of --persist could not be brought in line with what is assigned");
+}
+
 static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret_recovered, struct report *rep)
 {
 	_cleanup_free_ char *text = NULL;
@@ -475,12 +506,8 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 		   finish ? "finishing it" : "rolling it back");
 	failed = journal_converge(ctx, &j, finish, rep);
 	if (!failed) {
-		/* Finishing an assign must also record it, or release would not
-		 * know the original drivers. */
-		if (finish && j.op != JOURNAL_PARTITION)
-			(void)state_apply(ctx, dfd, &j);
-		if (j.op != JOURNAL_PARTITION && persist_sync(ctx, dfd) < 0)
-			report_add(rep, "the udev rules of --persist could not be brought in line with what is assigned");
+		if (j.op != JOURNAL_PARTITION)
+			recover_state(ctx, dfd, &j, finish, rep);
 		r = remove_durable(dfd, JOURNAL_FILE);
 		if (r < 0)
 			failed = r;
@@ -492,27 +519,21 @@ static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret
 	return failed;
 }
 
-int persist_sync(struct vmgpu_ctx *ctx, int dfd)
+int persist_sync(struct vmgpu_ctx *ctx, const struct jstate *s)
 {
-	_cleanup_free_ char *text = NULL;
-	struct jstate s = { 0 };
 	bool any = false;
-	int r = read_small_file(dfd, STATE_FILE, &text), failed = 0;
+	int r, failed = 0;
 	DIR *d;
 	struct dirent *de;
 
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (r == 0 && (r = state_parse(text, &s)) < 0)
-		return r;
-	for (size_t i = 0; i < s.n; i++) {
+	for (size_t i = 0; i < s->n; i++) {
 		char path[256];
 		_cleanup_free_ char *rule = NULL;
-		if (!s.devs[i].persist)
+		if (!s->devs[i].persist)
 			continue;
 		any = true;
-		snprintf(path, sizeof(path), PERSIST_RULES_DIR "/" PERSIST_RULE_PREFIX "%s.rules", s.devs[i].address);
-		rule = persist_udev_rule(s.devs[i].address, s.devs[i].vendor, s.devs[i].device);
+		snprintf(path, sizeof(path), PERSIST_RULES_DIR "/" PERSIST_RULE_PREFIX "%s.rules", s->devs[i].address);
+		rule = persist_udev_rule(s->devs[i].address, s->devs[i].vendor, s->devs[i].device);
 		if (!rule || root_write_file(ctx, path, rule) < 0)
 			failed = -EIO;
 	}
@@ -524,9 +545,9 @@ int persist_sync(struct vmgpu_ctx *ctx, int dfd)
 			char path[512];
 			if (strncmp(de->d_name, PERSIST_RULE_PREFIX, pl) != 0)
 				continue;
-			for (size_t i = 0; i < s.n && !keep; i++)
-				keep = s.devs[i].persist && strncmp(de->d_name + pl, s.devs[i].address, strlen(s.devs[i].address)) == 0 &&
-				       strcmp(de->d_name + pl + strlen(s.devs[i].address), ".rules") == 0;
+			for (size_t i = 0; i < s->n && !keep; i++)
+				keep = s->devs[i].persist && strncmp(de->d_name + pl, s->devs[i].address, strlen(s->devs[i].address)) == 0 &&
+				       strcmp(de->d_name + pl + strlen(s->devs[i].address), ".rules") == 0;
 			snprintf(path, sizeof(path), PERSIST_RULES_DIR "/%s", de->d_name);
 			if (!keep && root_remove_file(ctx, path) < 0)
 				failed = -EIO;
@@ -537,20 +558,18 @@ int persist_sync(struct vmgpu_ctx *ctx, int dfd)
 		r = root_write_file(ctx, PERSIST_MODULES_FILE, PERSIST_MODULES_TEXT);
 	else
 		r = root_remove_file(ctx, PERSIST_MODULES_FILE);
-	free(s.devs);
 	return failed ? failed : r;
 }
 
 /* Record the end state of journal J in the state file. */
-int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j)
+int state_apply(int dfd, const struct journal *j, struct jstate *ret)
 {
-	_cleanup_free_ char *text = NULL, *out = NULL;
-	struct jstate s = { 0 };
-	int r = read_small_file(dfd, STATE_FILE, &text);
+	_cleanup_free_ char *out = NULL;
+	struct jstate s;
+	int r = state_read(dfd, &s);
 
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (r == 0 && (r = state_parse(text, &s)) < 0)
+	memset(ret, 0, sizeof(*ret));
+	if (r < 0)
 		return r;
 	for (size_t i = 0; i < j->n; i++) {
 		const struct jdev *d = &j->devs[i];
@@ -581,10 +600,13 @@ int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j)
 		s.n++;
 	}
 	out = state_format(&s);
-	free(s.devs);
-	if (!out)
-		return -ENOMEM;
-	return write_atomic(dfd, STATE_FILE, out);
+	r = out ? write_atomic(dfd, STATE_FILE, out) : -ENOMEM;
+	if (r < 0) {
+		free(s.devs);
+		return r;
+	}
+	*ret = s;
+	return 0;
 }
 
 VMGPU_EXPORT int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_recovered, char **ret_report)
@@ -751,9 +773,9 @@ static bool plan_forgets(const struct vmgpu_plan *p)
  * line again (recovery does the same). The journal must go all the same,
  * or the next run would roll back what the state file records.
  */
-static int finish_done(struct vmgpu_ctx *ctx, int dfd, enum journal_op op, struct report *rep)
+static int finish_done(struct vmgpu_ctx *ctx, int dfd, const struct jstate *s, struct report *rep)
 {
-	int r = op != JOURNAL_PARTITION ? persist_sync(ctx, dfd) : 0, k;
+	int r = s ? persist_sync(ctx, s) : 0, k;
 
 	if (r < 0)
 		report_add(rep, "done, but the --persist udev rules could not be updated: %s", strerror(-r));
@@ -765,6 +787,7 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 {
 	struct vmgpu_ctx *ctx = p->host->ctx;
 	struct journal j = { 0 };
+	struct jstate state = { 0 };
 	struct report rep;
 	int dfd = -1, lock, r = 0;
 	bool recovered;
@@ -822,19 +845,20 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 			if (rollback(p, &j, &rep) < 0)
 				goto out;
 			if (p->op != JOURNAL_PARTITION)
-				(void)persist_sync(ctx, dfd); /* the state file is unchanged: back to it */
+				(void)persist_sync_file(ctx, dfd); /* the state file is unchanged: back to it */
 			(void)remove_durable(dfd, JOURNAL_FILE);
 			goto out;
 		}
 	}
-	if (p->op != JOURNAL_PARTITION && (r = state_apply(ctx, dfd, &j)) < 0) {
+	if (p->op != JOURNAL_PARTITION && (r = state_apply(dfd, &j, &state)) < 0) {
 		/* The journal stays: recovery rolls the plan back to what
 		 * the unchanged state file says. */
 		report_add(&rep, "done, but the state file could not be written: %s", strerror(-r));
 		goto out;
 	}
-	r = finish_done(ctx, dfd, p->op, &rep);
+	r = finish_done(ctx, dfd, p->op != JOURNAL_PARTITION ? &state : NULL, &rep);
 out:
+	free(state.devs);
 	journal_free(&j);
 	close(lock);
 	close(dfd);

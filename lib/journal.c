@@ -175,6 +175,19 @@ int state_parse(const char *text, struct jstate *ret)
 	return 0;
 }
 
+int state_read(int dirfd, struct jstate *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_small_file(dirfd, STATE_FILE, &text);
+
+	memset(ret, 0, sizeof(*ret));
+	if (r == -ENOENT)
+		return 0; /* nothing assigned yet */
+	if (r < 0)
+		return r;
+	return state_parse(text, ret);
+}
+
 static const char *const jobj_names[] = {
 	[JOBJ_NUMVFS] = "numvfs", [JOBJ_AUTOPROBE] = "autoprobe", [JOBJ_MDEV] = "mdev", [JOBJ_VGPU] = "vgpu",
 };

@@ -61,3 +61,5 @@ int state_dir_open(struct vmgpu_ctx *ctx, bool create);
 int write_atomic(int dirfd, const char *name, const char *content);
 int remove_durable(int dirfd, const char *name);
 int read_small_file(int dirfd, const char *name, char **ret);
+/* The state file in DIRFD (var/lib/vmgpu); none is the empty state. */
+int state_read(int dirfd, struct jstate *ret);

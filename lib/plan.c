@@ -429,20 +429,13 @@ const struct jdev *plan_record(const struct vmgpu_plan *p, const struct vmgpu_de
 int plan_read_state(struct vmgpu_ctx *ctx, struct jstate *ret)
 {
 	_cleanup_close_ int dfd = state_dir_open(ctx, false);
-	_cleanup_free_ char *text = NULL;
-	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	if (dfd == -ENOENT)
-		return 0;
+		return 0; /* never used on this host */
 	if (dfd < 0)
 		return dfd;
-	r = read_small_file(dfd, STATE_FILE, &text);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	return state_parse(text, ret);
+	return state_read(dfd, ret);
 }
 
 VMGPU_EXPORT int vmgpu_plan_release(struct vmgpu_host *host, struct vmgpu_dev *const *devs, size_t n,

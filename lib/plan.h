@@ -46,7 +46,9 @@ void plan_add_obj(struct vmgpu_plan *p, const struct jobj *o);
 int obj_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret);
 /* Make the host hold VALUE for object O (rollback, recovery). */
 int obj_converge(struct vmgpu_ctx *ctx, const struct jobj *o, long value, char *why, size_t sz);
-int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j);
+/* Record the end state of journal J in the state file; *RET is the state
+ * written (free its devs). */
+int state_apply(int dfd, const struct journal *j, struct jstate *ret);
 
 /* --persist: one udev rule per function, and vfio-pci loaded at boot. */
 #define PERSIST_RULES_DIR "etc/udev/rules.d"
@@ -54,6 +56,6 @@ int state_apply(struct vmgpu_ctx *ctx, int dfd, const struct journal *j);
 #define PERSIST_MODULES_FILE "etc/modules-load.d/vmgpu-vfio.conf"
 #define PERSIST_MODULES_TEXT "# Written by vmgpu assign --persist.\nvfio-pci\n"
 char *persist_udev_rule(const char *address, unsigned vendor, unsigned device);
-/* Make the rules and the modules-load file match the state file's
- * persistent assignments: after apply, rollback and recovery alike. */
-int persist_sync(struct vmgpu_ctx *ctx, int dfd);
+/* Make the rules and the modules-load file match the persistent
+ * assignments of state S: after apply, rollback and recovery alike. */
+int persist_sync(struct vmgpu_ctx *ctx, const struct jstate *s);
