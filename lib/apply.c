@@ -532,7 +532,7 @@ int persist_sync(struct vmgpu_ctx *ctx, const struct jstate *s)
 		if (!s->devs[i].persist)
 			continue;
 		any = true;
-		snprintf(path, sizeof(path), PERSIST_RULES_DIR "/" PERSIST_RULE_PREFIX "%s.rules", s->devs[i].address);
+		udev_rule_path(path, sizeof(path), s->devs[i].address);
 		rule = persist_udev_rule(s->devs[i].address, s->devs[i].vendor, s->devs[i].device);
 		if (!rule || root_write_file(ctx, path, rule) < 0)
 			failed = -EIO;

@@ -232,9 +232,9 @@ static void dev_path(char *buf, size_t sz, const struct vmgpu_dev *d, const char
 	snprintf(buf, sz, "sys/bus/pci/devices/%s/%s", d->address, attr);
 }
 
-static void udev_rule_path(char *buf, size_t sz, const struct vmgpu_dev *d)
+void udev_rule_path(char *buf, size_t sz, const char *address)
 {
-	snprintf(buf, sz, PERSIST_RULES_DIR "/" PERSIST_RULE_PREFIX "%s.rules", d->address);
+	snprintf(buf, sz, PERSIST_RULES_DIR "/" PERSIST_RULE_PREFIX "%s.rules", address);
 }
 
 /*
@@ -302,7 +302,7 @@ static void assign_steps(struct vmgpu_plan *p)
 		return;
 	for (size_t i = 0; i < p->n_devs; i++) {
 		_cleanup_free_ char *rule = persist_udev_rule(p->devs[i]->address, p->devs[i]->vendor, p->devs[i]->device);
-		udev_rule_path(path, sizeof(path), p->devs[i]);
+		udev_rule_path(path, sizeof(path), p->devs[i]->address);
 		if (!rule) {
 			p->failed = true;
 			return;
@@ -387,7 +387,7 @@ static void release_steps(struct vmgpu_plan *p)
 				      want_driver ? want_driver : "*", "%s: probe; %s binds", d->address,
 				      want_driver ? want_driver : "the kernel's choice");
 		if (rec && rec->persist) {
-			udev_rule_path(path, sizeof(path), d);
+			udev_rule_path(path, sizeof(path), d->address);
 			plan_add_step(p, VMGPU_STEP_REMOVE_FILE, d, path, "", "", "%s: remove the udev rule",
 				      d->address);
 		}

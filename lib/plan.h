@@ -56,6 +56,8 @@ int state_apply(int dfd, const struct journal *j, struct jstate *ret);
 #define PERSIST_MODULES_FILE "etc/modules-load.d/vmgpu-vfio.conf"
 #define PERSIST_MODULES_TEXT "# Written by vmgpu assign --persist.\nvfio-pci\n"
 char *persist_udev_rule(const char *address, unsigned vendor, unsigned device);
+/* Where the rule of the function at ADDRESS lives (below the root). */
+void udev_rule_path(char *buf, size_t sz, const char *address);
 /* Make the rules and the modules-load file match the persistent
  * assignments of state S: after apply, rollback and recovery alike. */
 int persist_sync(struct vmgpu_ctx *ctx, const struct jstate *s);
