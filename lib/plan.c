@@ -85,7 +85,6 @@ void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const c
 		.code = code,
 		.message = msg ? msg : xstrdup(p, code),
 		.fix = fix ? xstrdup(p, fix) : NULL,
-		.forceable = forceable,
 		.forced = forceable && (p->flags & VMGPU_PLAN_FORCE),
 	};
 }

@@ -12,7 +12,7 @@ struct plan_step {
 struct plan_refusal {
 	const char *code; /* static */
 	char *message, *fix;
-	bool forceable, forced;
+	bool forced; /* forceable, and --force given: no longer refuses */
 };
 
 struct vmgpu_plan {
