@@ -329,9 +329,11 @@ static void format_device(FILE *f, const struct jdev *d, bool journal)
 {
 	fprintf(f, "device %s vendor=%04x device=%04x group=%d driver=%s override=%s", d->address, d->vendor,
 		d->device, d->group, or_dash(d->driver), or_dash(d->override));
+	/* The journal's own "persist" line says it for all its functions
+	 * (versions before wrote a per-function persist=0 here, still read). */
 	if (journal)
-		fprintf(f, " target_driver=%s target_override=%s persist=%d", or_dash(d->target_driver),
-			or_dash(d->target_override), d->persist ? 1 : 0);
+		fprintf(f, " target_driver=%s target_override=%s", or_dash(d->target_driver),
+			or_dash(d->target_override));
 	else
 		fprintf(f, " since=%lld persist=%d", (long long)d->since, d->persist ? 1 : 0);
 	fputc('\n', f);

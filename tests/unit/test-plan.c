@@ -723,7 +723,15 @@ static void t_journal_format(void)
 	CHECK_EQ_STR(back.devs[0].override, "");
 	CHECK_EQ_STR(back.devs[0].target_driver, "vfio-pci");
 	journal_free(&back);
+	CHECK(strstr(text, "persist=") == NULL); /* "persist 1" covers the functions */
 	free(text);
+	/* A journal of an older vmgpu, persist=0 on each function, still reads. */
+	CHECK_EQ_INT(journal_parse("# vmgpu journal v1\nop assign\npersist 1\n"
+				   "device 0000:01:00.0 vendor=10de device=2204 group=2 driver=nouveau override=- "
+				   "target_driver=vfio-pci target_override=vfio-pci persist=0\ndone 2\n", &back), 0);
+	CHECK_EQ_INT(back.persist, 1);
+	CHECK_EQ_INT(back.n, 1);
+	journal_free(&back);
 	d.since = 1763679000;
 	text = state_format(&s);
 	CHECK_EQ_INT(state_parse(text, &sback), 0);
