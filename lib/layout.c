@@ -45,6 +45,21 @@ static int add(struct vmgpu_vm_layout *l, struct vmgpu_dev *d)
 	return 0;
 }
 
+/*
+ * D and what must go with it, as vmgpu_dev_judge() lists its companions:
+ * the rest of its IOMMU group but the bridges (VFIO wants only the group's
+ * endpoints on vfio-pci), and none when the host has no IOMMU on.
+ */
+static int add_with_companions(struct vmgpu_vm_layout *l, struct vmgpu_dev *d)
+{
+	int r = add(l, d);
+
+	for (size_t i = 0; r == 0 && host_iommu_present(l->host) && i < d->n_peers; i++)
+		if (vmgpu_dev_flag(d->peers[i], VMGPU_FLAG_BRIDGE) != VMGPU_YES)
+			r = add(l, d->peers[i]);
+	return r;
+}
+
 static int fn_cmp(const void *a, const void *b)
 {
 	const struct vmgpu_vm_function *x = a, *y = b;
@@ -98,17 +113,10 @@ VMGPU_EXPORT int vmgpu_vm_layout_new(struct vmgpu_host *host, struct vmgpu_dev *
 	l->host = vmgpu_host_ref(host);
 	l->flags = flags;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		struct vmgpu_verdict *v;
-		if (devs[i]->host != host || vmgpu_dev_flag(devs[i], VMGPU_FLAG_BRIDGE) == VMGPU_YES) {
+		if (devs[i]->host != host || vmgpu_dev_flag(devs[i], VMGPU_FLAG_BRIDGE) == VMGPU_YES)
 			r = -EINVAL;
-			break;
-		}
-		r = add(l, devs[i]);
-		if (r == 0 && (r = vmgpu_dev_judge(host, devs[i], &v)) == 0) {
-			for (size_t c = 0; c < vmgpu_verdict_n_companions(v) && r == 0; c++)
-				r = add(l, vmgpu_verdict_companion(v, c));
-			vmgpu_verdict_unref(v);
-		}
+		else
+			r = add_with_companions(l, devs[i]);
 	}
 	if (r == 0) {
 		place(l);
