@@ -20,7 +20,6 @@ struct vmgpu_vm_layout {
 	size_t n_fns;
 	size_t n_slots;
 	struct vmgpu_mmio mmio;
-	bool consumer_nvidia;
 };
 
 static bool has(const struct vmgpu_vm_layout *l, const struct vmgpu_dev *d)
@@ -89,7 +88,6 @@ static void place(struct vmgpu_vm_layout *l)
 			l->n_slots++;
 		f->slot = (unsigned)l->n_slots - 1;
 		f->function = f->dev->addr.fn;
-		l->consumer_nvidia |= consumer_nvidia(f->dev);
 	}
 	for (size_t i = 0; i < l->n_fns; i++) {
 		bool more = (i + 1 < l->n_fns && l->fns[i + 1].slot == l->fns[i].slot) ||
@@ -175,7 +173,12 @@ VMGPU_EXPORT unsigned vmgpu_vm_layout_flags(const struct vmgpu_vm_layout *l)
 	return l->flags;
 }
 
+/* Asked only when it matters (the names come from pci.ids): not for every
+ * rendering. */
 VMGPU_EXPORT bool vmgpu_vm_layout_has_consumer_nvidia(const struct vmgpu_vm_layout *l)
 {
-	return l->consumer_nvidia;
+	for (size_t i = 0; i < l->n_fns; i++)
+		if (consumer_nvidia(l->fns[i].dev))
+			return true;
+	return false;
 }
