@@ -24,7 +24,7 @@ static void full_path(char *buf, size_t sz, const char *root, const char *path)
 }
 
 /* The step as the shell command an administrator would type. */
-void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s)
+static void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s)
 {
 	char path[512];
 
@@ -38,7 +38,7 @@ void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s)
 	case VMGPU_STEP_WRITE_ATTR:
 	case VMGPU_STEP_MDEV_CREATE:
 	case VMGPU_STEP_MDEV_REMOVE:
-		fprintf(f, "echo %s > %s\n", *s->value ? s->value : "", path);
+		fprintf(f, "echo %s > %s\n", s->value, path);
 		break;
 	case VMGPU_STEP_PROBE:
 		fprintf(f, "echo %s > %s    # then: driver %s\n", s->value, path,

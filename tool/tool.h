@@ -76,7 +76,6 @@ int tool_run_plan(const struct tool_opts *opts, const char *op, bool dry_run, to
 		  tool_plan_done_fn done, void *userdata);
 
 /* render-plan.c */
-void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s);
 int render_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run);
 int render_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
 		     const char *error, bool pretty);
