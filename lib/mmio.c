@@ -69,11 +69,15 @@ static uint64_t pack(struct window *w, size_t n)
 	return off;
 }
 
-/* The low and high windows one slot's functions need behind a root port. */
-static void slot_windows(struct vmgpu_dev *const *devs, size_t n, size_t first, bool *used,
+/* Room for the windows of N functions: six BARs and a ROM each at most. */
+#define MAX_WINDOWS(n) ((n) * (VMGPU_BAR_ROM + 1))
+
+/* The low and high windows one slot's functions need behind a root port;
+ * SCRATCH has room for 2 * MAX_WINDOWS(N). */
+static void slot_windows(struct vmgpu_dev *const *devs, size_t n, size_t first, bool *used, struct window *scratch,
 			 struct window *low, struct window *high, bool *unknown)
 {
-	struct window lb[VMGPU_BAR_ROM + 1 + 8 * 7], hb[8 * 6];
+	struct window *lb = scratch, *hb = scratch + MAX_WINDOWS(n);
 	size_t nl = 0, nh = 0;
 	const struct pci_address *slot = &devs[first]->addr;
 
@@ -92,9 +96,9 @@ static void slot_windows(struct vmgpu_dev *const *devs, size_t n, size_t first, 
 			}
 			uint64_t sz = pow2_ceil(b.size);
 			bool is_high = s != VMGPU_BAR_ROM && b.is_64bit && b.prefetchable;
-			if (is_high && nh < ARRAY_SIZE(hb))
+			if (is_high)
 				hb[nh++] = (struct window){ sz, sz };
-			else if (!is_high && nl < ARRAY_SIZE(lb))
+			else
 				lb[nl++] = (struct window){ sz, sz };
 		}
 	}
@@ -106,7 +110,7 @@ static void slot_windows(struct vmgpu_dev *const *devs, size_t n, size_t first, 
 
 VMGPU_EXPORT int vmgpu_mmio_compute(struct vmgpu_dev *const *devs, size_t n, struct vmgpu_mmio *ret)
 {
-	_cleanup_free_ struct window *low = NULL, *high = NULL;
+	_cleanup_free_ struct window *low = NULL, *high = NULL, *scratch = NULL;
 	_cleanup_free_ bool *used = NULL;
 	struct vmgpu_mmio m = { 0 };
 	size_t slots = 0;
@@ -116,12 +120,13 @@ VMGPU_EXPORT int vmgpu_mmio_compute(struct vmgpu_dev *const *devs, size_t n, str
 	low = calloc(n, sizeof(*low));
 	high = calloc(n, sizeof(*high));
 	used = calloc(n, sizeof(*used));
-	if (!low || !high || !used)
+	scratch = calloc(2 * MAX_WINDOWS(n), sizeof(*scratch));
+	if (!low || !high || !used || !scratch)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		if (used[i])
 			continue;
-		slot_windows(devs, n, i, used, &low[slots], &high[slots], &m.sizes_unknown);
+		slot_windows(devs, n, i, used, scratch, &low[slots], &high[slots], &m.sizes_unknown);
 		slots++;
 	}
 	m.low = pack(low, slots);

@@ -77,11 +77,35 @@ static void t_large_bar(void)
 	fx_free(fx);
 }
 
+/* No fixed room per slot: every window counts, however many functions are
+ * given in one slot (here one function 32 times, each entry counted, as
+ * for any list: 32 x (256M + 32M) high). */
+static void t_many_windows(void)
+{
+	struct fx *fx = fx_new();
+	struct vmgpu_ctx *ctx = NULL;
+	struct vmgpu_host *host = scan(fx, "gpu-audio", &ctx);
+	struct vmgpu_dev *d[32];
+	struct vmgpu_mmio m;
+
+	CHECK_EQ_INT(vmgpu_host_lookup(host, "01:00.0", &d[0]), 0);
+	for (size_t i = 1; i < 32; i++)
+		d[i] = d[0];
+	CHECK_EQ_INT(vmgpu_mmio_compute(d, 32, &m), 0);
+	CHECK_EQ_INT(m.high, 32 * 288 * MiB);
+	CHECK_EQ_INT(m.low, 32 * 16 * MiB + 16 * MiB); /* 32 x (16M + 512K ROM) */
+	CHECK(!m.sizes_unknown);
+	vmgpu_host_unref(host);
+	vmgpu_ctx_unref(ctx);
+	fx_free(fx);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
 		{ "GPU + audio", t_gpu_audio },
 		{ "two 32G BARs", t_large_bar },
+		{ "no fixed room for windows per slot", t_many_windows },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
 }
