@@ -398,7 +398,8 @@ static bool match_video(xmlNodePtr n, const void *render_node)
  * RENDER_NODE; the display is rendered headless there too:
  *   <video><model type='virtio' heads='1' primary='yes'><acceleration accel3d='yes'/></model></video>
  *   <graphics type='egl-headless'><gl rendernode='/dev/dri/renderD128'/></graphics>
- * It replaces the domain's video device (one primary video only).
+ * It replaces the domain's video device (one primary video only) and any
+ * headless display.
  */
 static void add_virgl(xmlNodePtr devices, const char *render_node)
 {
