@@ -44,7 +44,7 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
 
 /* Refuse what no Hyper-V VM name can hold: invalid UTF-8 and control
  * characters (a newline would end the statement). */
-int ps_check_name(const char *name)
+static int ps_check_name(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
 
@@ -61,7 +61,7 @@ int ps_check_name(const char *name)
 }
 
 /* ('abc' + [char]0x00E9 + 'x''y') — ASCII only, quotes doubled. */
-void ps_quote(FILE *f, const char *s)
+static void ps_quote(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	bool open = false, first = true;

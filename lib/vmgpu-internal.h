@@ -260,11 +260,6 @@ int kmod_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
 /* pool.c: the pool file parser alone (fuzzing) */
 int pool_parse_check(const char *text, char **err);
 
-/* render-ps.c: PowerShell literals */
-#include <stdio.h>
-int ps_check_name(const char *name);
-void ps_quote(FILE *f, const char *s);
-
 /* names.c */
 int names_lookup(struct vmgpu_ctx *ctx, int kind, uint16_t vendor, uint16_t device,
 		 uint16_t sv, uint16_t sd, char **ret);

@@ -31,9 +31,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "macro.h"
 #include "virt-req.h"
-
-#define _printf_(a, b) __attribute__((format(printf, a, b)))
 
 #define KiB 1024ULL
 
