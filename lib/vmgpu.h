@@ -582,8 +582,11 @@ int vmgpu_render_libvirt(const struct vmgpu_vm_layout *l, const char *domain_xml
  * (DETACH: remove it), in the persistent definition and, when the domain
  * runs, live. DRY_RUN only computes *ret_xml, the definition it would use.
  * Refuses (-EPERM) a domain with a managed save image and (-EBUSY) a
- * function not on vfio-pci unless the layout is MANAGED. *ret_report says
- * what was done or why not.
+ * function not on vfio-pci unless the layout is MANAGED. Adding what a
+ * running domain has already, or removing what it has not, is no error.
+ * *ret_report says what was done or why not. libvirt is loaded on first
+ * use; in a program that uses libvirt itself, its global error handler is
+ * left as it is (vmgpu quiets its own connection only).
  */
 int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach, bool dry_run,
 			 char **ret_xml, char **ret_report);

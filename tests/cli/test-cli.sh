@@ -233,6 +233,24 @@ for a in foo/01:00.0 pci0000:00/0000:00:01.0/01:00.0; do
 	one_line_error "topology path ending in a short address '$a'"
 done
 
+# --- the libvirt module missing, libvirt refusing: one line, exit 2 ---
+mdx=$(fixture mdev)
+mkdir -p "$tmp/alone" && cp "$VMGPU" "$tmp/alone/vmgpu" # no vmgpu-virt.so beside it
+run "attach --mdev --format xml without the libvirt module" 2 env -u VMGPU_MODULE_DIR "$tmp/alone/vmgpu" --root "$mdx" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm d --format xml
+one_line_error "attach --mdev without the libvirt module"
+grep -q "cannot be loaded" "$tmp/err" && ok "it says the module cannot be loaded" || bad "it says the module cannot be loaded" "$(cat "$tmp/err")"
+cat >"$tmp/node.xml" <<'XML'
+<node><domain type='test'><name>dup</name><memory unit='MiB'>512</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>
+<disk type='file' device='disk'><source file='/tmp/a.img'/><target dev='vda' bus='virtio'/><alias name='ua-vmgpu-mdev-6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f'/></disk>
+<disk type='file' device='disk'><source file='/tmp/b.img'/><target dev='vdb' bus='virtio'/><alias name='ua-vmgpu-0000-01-00-0'/></disk>
+</devices></domain></node>
+XML
+run "libvirt refuses the definition (mdev)" 2 "$VMGPU" --root "$mdx" attach --mdev 6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f --vm dup --connect "test://$tmp/node.xml"
+one_line_error "libvirt refuses the definition (mdev)"
+run "libvirt refuses the definition (PCI)" 2 "$VMGPU" --root "$mdx" attach 01:00.0 --managed --vm dup --connect "test://$tmp/node.xml"
+one_line_error "libvirt refuses the definition (PCI)"
+
 # Nothing above changed the fixture.
 [ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
 
