@@ -213,9 +213,10 @@ struct vmgpu_host {
 	char **iommu_units;
 	size_t n_iommu_units;
 	unsigned n_iommu_groups;
-	int interrupt_remapping;     /* tristate */
+	int interrupt_remapping;     /* tristate, NOT_READ (-2) until first asked: read it
+				      * through vmgpu_host_fact() only */
 	int allow_unsafe_interrupts; /* tristate */
-	int config_limited;          /* tristate */
+	int config_limited;          /* the same: -2 until vmgpu_host_fact() */
 	enum vmgpu_module_state vfio_pci;
 	struct iomem_fb *fbs;
 	size_t n_fbs;

@@ -126,11 +126,12 @@ static void report_done(const struct vmgpu_plan *plan, void *userdata)
 	const struct change_closure *c = userdata;
 
 	if (!c->assign && vmgpu_plan_n_steps(plan) == 0) {
-		/* release of what is on its own driver: say so, change nothing */
+		/* release of what is on its own driver: the host stays as it is
+		 * (a stale record of it in the state file is gone now) */
 		printf("not assigned:");
 		for (size_t i = 0; i < vmgpu_plan_n_devices(plan); i++)
 			printf(" %s", vmgpu_dev_str(vmgpu_plan_device(plan, i), VMGPU_STR_ADDRESS));
-		printf(" (on their host drivers; nothing changed)\n");
+		printf(" (on their host drivers; the host is unchanged and vmgpu keeps no record of them)\n");
 		return;
 	}
 	printf("%s:", c->assign ? "assigned to vfio-pci" : "released");

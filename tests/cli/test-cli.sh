@@ -147,7 +147,7 @@ run "assign without device" 1 "$VMGPU" --root "$gpu" assign
 one_line_error "assign without device"
 run "release --persist is not an option" 1 "$VMGPU" --root "$gpu" release --persist 01:00.0
 run "release of a device that is not assigned: nothing to do" 0 "$VMGPU" --root "$gpu" release 01:00.0
-grep -q "not assigned: 0000:01:00.0 (on their host drivers; nothing changed)" "$tmp/out" && ok "says it is not assigned" || bad "says it is not assigned" "$(cat "$tmp/out" "$tmp/err")"
+grep -q "not assigned: 0000:01:00.0 (on their host drivers; the host is unchanged and vmgpu keeps no record of them)" "$tmp/out" && ok "says it is not assigned" || bad "says it is not assigned" "$(cat "$tmp/out" "$tmp/err")"
 run "status, nothing assigned" 0 "$VMGPU" --root "$gpu" status
 grep -q "nothing assigned by vmgpu" "$tmp/out" && ok "status text" || bad "status text" "$(cat "$tmp/out")"
 run "status json" 0 "$VMGPU" --root "$gpu" status --json
