@@ -365,7 +365,7 @@ VMGPU_EXPORT int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf,
 	/* VFs about to disappear must not be in use. */
 	for (size_t i = 0; i < host->n_devs && (long)num_vfs != cur; i++) {
 		struct vmgpu_dev *vf = host->devs[i];
-		if (vf->physfn && strcmp(vf->physfn, pf->address) == 0 && vf->driver && strcmp(vf->driver, "vfio-pci") == 0)
+		if (vf->physfn && strcmp(vf->physfn, pf->address) == 0 && is_vfio(vf->driver))
 			plan_refuse(p, "vf_assigned", false, "Release the VFs first (vmgpu release, vmgpu detach).",
 				    "VF %s is on vfio-pci: it may belong to a VM.", vf->address);
 	}

@@ -118,10 +118,6 @@ struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigne
 	return p;
 }
 
-static bool is_vfio(const char *drv)
-{
-	return drv && strcmp(drv, "vfio-pci") == 0;
-}
 
 /* Verdict blockers become refusals; those that are only a risk the user may
  * choose to take are forceable. */

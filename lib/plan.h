@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <string.h>
+
 #include "journal.h"
+
+/* DRV (a driver or driver_override) is vfio-pci */
+static inline bool is_vfio(const char *drv)
+{
+	return drv && strcmp(drv, "vfio-pci") == 0;
+}
 
 struct plan_step {
 	enum vmgpu_step_kind kind;

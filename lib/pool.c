@@ -183,10 +183,6 @@ out:
 
 /* ---- the host as the placement engine sees it ---- */
 
-static bool dev_in_use(const struct vmgpu_dev *d)
-{
-	return d->driver && strcmp(d->driver, "vfio-pci") == 0;
-}
 
 /* The pool type for vGPU type VT among the GPU's types (from FIRST on),
  * added when new. */
@@ -316,7 +312,7 @@ static int pool_inventory(struct vmgpu_pool *p)
 			g->dedicable = vmgpu_verdict_kind(v) != VMGPU_VERDICT_BLOCKED && par->sriov_num_vfs <= 0;
 			vmgpu_verdict_unref(v);
 		}
-		g->busy = d && dev_in_use(d);
+		g->busy = d && is_vfio(d->driver);
 		g->share_capacity = par->render_node && !g->busy ? p->share_per_gpu : 0;
 		p->pidx[p->n_gpus] = i;
 		parent_types(p, p->n_gpus, par, i);
