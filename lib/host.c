@@ -198,7 +198,7 @@ int host_read_facts(struct vmgpu_host *host)
 	host->vfio_pci = read_vfio_pci(host);
 	host->config_limited = NOT_READ;
 	for (size_t i = 0; i < host->n_devs && !host->reset_method_supported; i++)
-		host->reset_method_supported = host->devs[i]->reset_method_known;
+		host->reset_method_supported = host->devs[i]->reset_method != NULL;
 	return host_read_framebuffers(host);
 }
 

@@ -224,7 +224,6 @@ static void read_misc(struct vmgpu_dev *dev, int dfd)
 	/* reset_method (Linux >= 5.15): the resets the kernel will use, in
 	 * order; empty when none. Absent on older kernels. */
 	dev->reset_method = read_str_dup(dfd, "reset_method");
-	dev->reset_method_known = dev->reset_method != NULL;
 	/* Only a PF has it; unlike the SR-IOV capability it is readable
 	 * without root. A VF cannot be a PF. */
 	dev->sriov_totalvfs_attr = -1;

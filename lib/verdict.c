@@ -219,7 +219,7 @@ static void check_reset(struct vmgpu_verdict *v)
 	const struct config_info *ci = &dev->cfg;
 	bool has_flr = ci->has_pcie && ci->flr, has_af = ci->has_af && ci->af_flr;
 
-	if (dev->reset_method_known) {
+	if (dev->reset_method) { /* absent before Linux 5.15 */
 		if (!*dev->reset_method)
 			add_reason(v, "no_reset", VMGPU_SEVERITY_WARNING,
 				   "Expect the device to keep state across VM restarts; a vendor-reset module or a host reboot may be needed.",

@@ -168,8 +168,7 @@ struct vmgpu_dev {
 	char *location_path;
 	char *driver;
 	char *driver_override;
-	char *reset_method;
-	bool reset_method_known;
+	char *reset_method;          /* NULL: no attribute (Linux < 5.15) */
 	char *physfn;
 	char *names[4];              /* vendor, device, subsystem, class: lazily looked up */
 	bool names_done;
