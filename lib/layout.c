@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The guest side of passthrough: which functions a VM receives and where
- * they sit. On q35 every host slot gets its own PCIe root port, and the
- * functions of a slot keep their function numbers with multifunction on
- * function 0: NVIDIA and AMD drivers look for the HDMI audio at function 1
- * of the GPU's own slot, and a device directly on the root bus (no root
- * port) is seen as integrated, with no PCIe link (x1 2.5GT/s) and no
- * hotplug. All renderers (libvirt XML, QEMU arguments, Hyper-V scripts)
- * read this one layout.
+ * they sit. On q35 every guest slot sits behind its own PCIe root port; a
+ * device directly on the root bus (no root port) is seen as integrated, with
+ * no PCIe link (x1 2.5GT/s) and no hotplug. All renderers (libvirt XML, QEMU
+ * arguments, Hyper-V scripts) read this one layout.
+ *
+ * The rule: a guest slot gets function numbers 0..n-1 in host order. The
+ * functions of one host slot that go together (GPU + HDMI audio) share a
+ * guest slot, with multifunction on function 0: NVIDIA and AMD drivers look
+ * for the HDMI audio at function 1 of the GPU's own slot. A function that is
+ * alone (an SR-IOV VF, one function of a slot whose others stay behind) is
+ * function 0 of its own slot. Why: a guest scans a slot only when function 0
+ * answers (Linux pci_scan_slot(), Windows and OVMF likewise), so a VF kept at
+ * its host function number, say 04:00.1, is invisible to every guest. VFs
+ * never share a slot, even with their siblings: each is its own device, and
+ * its function number is only an artefact of the PF's VF offset and stride.
  */
 #include <string.h>
 
@@ -79,19 +87,28 @@ static bool consumer_nvidia(struct vmgpu_dev *d)
 	return !name || strstr(name, "GeForce") || strstr(name, "Geforce") || strstr(name, "TITAN");
 }
 
+bool vm_same_guest_slot(const struct vmgpu_dev *a, const struct vmgpu_dev *b)
+{
+	return pci_same_slot(&a->addr, &b->addr) && vmgpu_dev_flag(a, VMGPU_FLAG_VIRTFN) != VMGPU_YES &&
+	       vmgpu_dev_flag(b, VMGPU_FLAG_VIRTFN) != VMGPU_YES;
+}
+
 static void place(struct vmgpu_vm_layout *l)
 {
+	unsigned next_fn = 0;
+
 	qsort(l->fns, l->n_fns, sizeof(*l->fns), fn_cmp);
 	for (size_t i = 0; i < l->n_fns; i++) {
 		struct vmgpu_vm_function *f = &l->fns[i];
-		if (i == 0 || !pci_same_slot(&f->dev->addr, &l->fns[i - 1].dev->addr))
+		if (i == 0 || !vm_same_guest_slot(f->dev, l->fns[i - 1].dev)) {
 			l->n_slots++;
+			next_fn = 0;
+		}
 		f->slot = (unsigned)l->n_slots - 1;
-		f->function = f->dev->addr.fn;
+		f->function = next_fn++;
 	}
 	for (size_t i = 0; i < l->n_fns; i++) {
-		bool more = (i + 1 < l->n_fns && l->fns[i + 1].slot == l->fns[i].slot) ||
-			    (i > 0 && l->fns[i - 1].slot == l->fns[i].slot);
+		bool more = i + 1 < l->n_fns && l->fns[i + 1].slot == l->fns[i].slot;
 		l->fns[i].multifunction = more && l->fns[i].function == 0;
 	}
 }

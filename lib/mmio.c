@@ -8,8 +8,9 @@
  *    expansion ROM. A PCIe bridge's non-prefetchable window is 32-bit only,
  *    so behind a root port even a 64-bit non-prefetchable BAR lands low.
  *  - Above 4 GiB ("high"): 64-bit prefetchable BARs.
- *  - Each slot (functions sharing domain:bus:device, e.g. GPU + HDMI audio)
- *    sits behind its own PCIe root port on q35; a bridge window has 1 MiB
+ *  - Each guest slot (lib/layout.c: the functions of a host slot that go
+ *    together, e.g. GPU + HDMI audio; every SR-IOV VF alone) sits behind its
+ *    own PCIe root port on q35; a bridge window has 1 MiB
  *    granularity and must be aligned to its largest BAR.
  *  - Windows are then packed, largest alignment first; the total span is
  *    what the VM's aperture must hold.
@@ -79,11 +80,8 @@ static void slot_windows(struct vmgpu_dev *const *devs, size_t n, size_t first, 
 {
 	struct window *lb = scratch, *hb = scratch + MAX_WINDOWS(n);
 	size_t nl = 0, nh = 0;
-	const struct pci_address *slot = &devs[first]->addr;
-
 	for (size_t i = first; i < n; i++) {
-		const struct pci_address *a = &devs[i]->addr;
-		if (used[i] || !pci_same_slot(a, slot))
+		if (used[i] || (i != first && !vm_same_guest_slot(devs[i], devs[first])))
 			continue;
 		used[i] = true;
 		for (unsigned s = 0; s <= VMGPU_BAR_ROM; s++) {

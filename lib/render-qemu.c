@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The layout as QEMU arguments for a q35 machine: one pcie-root-port per
- * host slot, vfio-pci functions at their host function numbers, and the
+ * guest slot, vfio-pci functions at the layout's function numbers, and the
  * 64-bit hole (plus OVMF's aperture, which is sized separately) when the
  * default is too small.
  */

@@ -90,6 +90,10 @@ static inline bool pci_same_slot(const struct pci_address *a, const struct pci_a
 {
 	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
 }
+/* A and B share one slot in the guest (lib/layout.c has the rule): the same
+ * host slot, and neither is an SR-IOV VF. The MMIO computation groups root
+ * port windows by the same test. */
+bool vm_same_guest_slot(const struct vmgpu_dev *a, const struct vmgpu_dev *b);
 #define PCI_ADDRESS_MAX 24 /* "ffffffff:ff:1f.7" + NUL, rounded up */
 void format_pci_address(const struct pci_address *a, char buf[static PCI_ADDRESS_MAX]);
 

@@ -247,8 +247,9 @@ struct vmgpu_mmio {
 };
 
 /*
- * The MMIO space N devices need when given to one VM, each slot (devices
- * sharing domain:bus:device) behind its own PCIe root port, each BAR
+ * The MMIO space N devices need when given to one VM, each guest slot (the
+ * functions of a host slot that go together; each SR-IOV VF alone, as
+ * vmgpu_vm_layout_new() places them) behind its own PCIe root port, each BAR
  * naturally aligned. See vmgpu(8), MMIO, for the rule.
  */
 int vmgpu_mmio_compute(struct vmgpu_dev *const *devs, size_t n, struct vmgpu_mmio *ret_mmio);
@@ -433,8 +434,11 @@ enum vmgpu_layout_flags {
 	VMGPU_LAYOUT_NO_ROM = 1 << 2,      /* do not expose the option ROM (rom bar='off') */
 };
 
-/* One function as the guest will see it: behind root port SLOT (0-based,
- * one per host slot), at function FUNCTION, as on the host. */
+/* One function as the guest will see it: behind root port SLOT (0-based),
+ * at function FUNCTION. A guest slot numbers its functions 0..n-1 in host
+ * order: the functions of a host slot that go together share one (GPU + HDMI
+ * audio), a function alone (an SR-IOV VF, one function of a slot) is function
+ * 0 of its own, since a guest scans a slot only when function 0 exists. */
 struct vmgpu_vm_function {
 	struct vmgpu_dev *dev;
 	unsigned slot;
@@ -445,8 +449,9 @@ struct vmgpu_vm_function {
 
 /*
  * Lay out DEVS and their IOMMU-group companions for one VM: one PCIe root
- * port per host slot (GPU + HDMI audio stay one multifunction slot, as the
- * guest driver expects), the MMIO the VM needs, and the knobs the devices
+ * port per guest slot (GPU + HDMI audio stay one multifunction slot, as the
+ * guest driver expects; every VF is function 0 of a slot of its own), the
+ * MMIO the VM needs, and the knobs the devices
  * call for. Fails with -EINVAL if a device is a bridge.
  */
 int vmgpu_vm_layout_new(struct vmgpu_host *host, struct vmgpu_dev *const *devs, size_t n, unsigned flags,
