@@ -92,9 +92,15 @@ static void hostdev_alias(char *buf, size_t sz, const struct virt_fn *f)
 	snprintf(buf, sz, "ua-vmgpu-%04x-%02x-%02x-%x", f->domain, f->bus, f->dev, f->fn);
 }
 
+/* The root port of the guest slot whose first function is F: named after
+ * the host slot, plus F's host function when that is not 0 (two VFs of one
+ * host slot get two guest slots, and libvirt wants unique aliases). */
 static void port_alias(char *buf, size_t sz, const struct virt_fn *f)
 {
-	snprintf(buf, sz, "ua-vmgpu-rp-%04x-%02x-%02x", f->domain, f->bus, f->dev);
+	if (f->fn == 0)
+		snprintf(buf, sz, "ua-vmgpu-rp-%04x-%02x-%02x", f->domain, f->bus, f->dev);
+	else
+		snprintf(buf, sz, "ua-vmgpu-rp-%04x-%02x-%02x-%x", f->domain, f->bus, f->dev, f->fn);
 }
 
 static bool alias_is(xmlNodePtr n, const char *alias)

@@ -43,6 +43,10 @@ done
 golden "gpu-audio.release.powershell" "$ga" detach 01:00.0 --vm desk1 --format powershell
 golden "gpu-audio.nvidia-hide.xml" "$ga" attach 01:00.0 --vm desk1 --nvidia-hide --no-rom --format xml
 golden "gpu-audio.nvidia-hide.qemu" "$ga" attach 01:00.0 --vm desk1 --nvidia-hide --no-rom --format qemu
+# two SR-IOV VFs of one PF (the PF stays on the host): each function 0 of its own root port
+vg=$(fixture nvidia-vgpu)
+golden "two-vfs.xml" "$vg" attach 01:00.4 01:00.5 --vm desk4 --format xml
+golden "two-vfs.qemu" "$vg" attach 01:00.4 01:00.5 --vm desk4 --format qemu
 
 # slices: mdev instances, paravirtual 3D on a render node, Hyper-V GPU-PV
 rn=$(fixture render-nodes)

@@ -425,10 +425,49 @@ static void t_virgl_display(void)
 	virDomainFree(d);
 }
 
+/* Two VFs of one PF (the PF stays on the host): two root ports with
+ * aliases of their own (libvirt refuses a duplicate), each VF function 0 of
+ * its slot, no multifunction; detach removes both ports. */
+static void t_two_vfs(void)
+{
+	struct host_env e = { 0 };
+	struct vmgpu_dev *vfs[2];
+	virDomainPtr d = define("vmgpu-vfs");
+	char *before, *after;
+
+	e.fx = fx_new();
+	fx_scenario_find("nvidia-vgpu")->build(e.fx);
+	fx_finish(e.fx);
+	if (vmgpu_ctx_new(fx_root(e.fx), &e.ctx) < 0 || vmgpu_host_scan(e.ctx, &e.host) < 0 ||
+	    vmgpu_host_lookup(e.host, "0000:01:00.4", &vfs[0]) < 0 || vmgpu_host_lookup(e.host, "0000:01:00.5", &vfs[1]) < 0 ||
+	    vmgpu_vm_layout_new(e.host, vfs, 2, VMGPU_LAYOUT_MANAGED, &e.layout) < 0)
+		abort();
+	before = dump(d);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-vfs", false, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK_EQ_INT(count(after, "<hostdev "), 2);
+	CHECK(strstr(after, "<alias name='ua-vmgpu-rp-0000-01-00-4'/>") != NULL);
+	CHECK(strstr(after, "<alias name='ua-vmgpu-rp-0000-01-00-5'/>") != NULL);
+	CHECK_EQ_INT(count(after, "slot='0x00' function='0x0'/>"), 2);
+	CHECK_EQ_INT(count(after, "function='0x4'"), 1); /* the source only */
+	CHECK(strstr(after, "multifunction") == NULL);
+	CHECK_EQ_INT(count(after, "model='pcie-root-port'"), 3);
+	free(after);
+	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-vfs", true, false, NULL, NULL), 0);
+	after = dump(d);
+	CHECK_EQ_STR(after, before);
+	free(after);
+	free(before);
+	virDomainUndefine(d);
+	virDomainFree(d);
+	host_close(&e);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
 		{ "attach, again, detach: round trip", t_round_trip },
+		{ "two VFs of one PF: two root ports, function 0 each", t_two_vfs },
 		{ "large BAR raises pcihole64", t_large_bar_pcihole },
 		{ "pcihole64 in any libvirt unit: never shrunk", t_pcihole64_units },
 		{ "errors leave the domain unchanged", t_errors_leave_domain },
