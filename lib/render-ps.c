@@ -155,7 +155,66 @@ static void ps_header(FILE *f, const char *vm, bool release, const struct vmgpu_
 		fprintf(f, " %s", fn.dev->address);
 	}
 	fputs(".\n# Run in an elevated PowerShell on the Hyper-V host; the VM must be off.\n", f);
+	if (!release)
+		fputs("# With -GuestCredential (Get-Credential) it then starts the VM and checks, through PowerShell\n"
+		      "# Direct, that the guest lists every device.\n"
+		      "param([System.Management.Automation.PSCredential]$GuestCredential)\n",
+		      f);
 	ps_vm_prologue(f, vm);
+}
+
+/*
+ * The seed's last step, "make sure the GPU is listed within the virtual
+ * desktop's Device Manager": Hyper-V must list every location path as the
+ * VM's (Get-VMAssignableDevice; -VM, since -VMName takes wildcards and a
+ * VM named "[a*]" would match others), and with guest credentials the
+ * started guest must list each VEN/DEV among its present PnP devices.
+ * PowerShell Direct answers only once the guest has booted: retried.
+ */
+static void ps_verify(FILE *f, const struct vmgpu_vm_layout *l)
+{
+	size_t n = vmgpu_vm_layout_n_functions(l);
+
+	fputs("\n# Check: Hyper-V lists every device as the VM's.\n"
+	      "$assigned = @(Get-VMAssignableDevice -VM $VM | ForEach-Object { $_.LocationPath })\n"
+	      "foreach ($l in @(",
+	      f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s$loc%zu", i ? ", " : "", i);
+	fputs(")) {\n"
+	      "    if ($assigned -notcontains $l) { throw ('vmgpu: ' + $l + ' is not assigned to the VM after Add-VMAssignableDevice') }\n"
+	      "}\n"
+	      "Write-Output ('vmgpu: Hyper-V lists ' + $assigned.Count + ' assigned device(s) on ' + $VMName)\n"
+	      "\n# Check in the guest (PowerShell Direct): each device among its present PnP devices.\n"
+	      "if ($GuestCredential) {\n"
+	      "    Start-VM -VM $VM\n"
+	      "    $ids = @(",
+	      f);
+	for (size_t i = 0; i < n; i++) {
+		struct vmgpu_vm_function fn;
+		vmgpu_vm_layout_function(l, i, &fn);
+		fprintf(f, "%s'VEN_%04X&DEV_%04X'", i ? ", " : "", fn.dev->vendor, fn.dev->device);
+	}
+	fputs(")\n"
+	      "    $seen = $null\n"
+	      "    for ($try = 0; $try -lt 60 -and $null -eq $seen; $try++) {\n"
+	      "        try {\n"
+	      "            $seen = @(Invoke-Command -VMId $VM.VMId -Credential $GuestCredential -ErrorAction Stop -ArgumentList (,$ids) -ScriptBlock {\n"
+	      "                param($ids)\n"
+	      "                foreach ($id in $ids) {\n"
+	      "                    $d = @(Get-PnpDevice -PresentOnly | Where-Object { $_.InstanceId -like ('PCI\\' + $id + '&*') })\n"
+	      "                    [pscustomobject]@{ Id = $id; Count = $d.Count; Status = (@($d | ForEach-Object { [string]$_.Status }) -join ',') }\n"
+	      "                }\n"
+	      "            })\n"
+	      "        } catch { Start-Sleep -Seconds 5 }\n"
+	      "    }\n"
+	      "    if ($null -eq $seen) { throw 'vmgpu: PowerShell Direct did not answer within 5 minutes' }\n"
+	      "    foreach ($s in $seen) {\n"
+	      "        if ($s.Count -lt 1) { throw ('vmgpu: the guest does not list ' + $s.Id) }\n"
+	      "        Write-Output ('vmgpu: the guest lists ' + $s.Id + ' (' + $s.Status + ')')\n"
+	      "    }\n"
+	      "}\n",
+	      f);
 }
 
 VMGPU_EXPORT int vmgpu_render_powershell(const struct vmgpu_vm_layout *l, const char *vm, bool release, char **ret)
@@ -197,6 +256,8 @@ VMGPU_EXPORT int vmgpu_render_powershell(const struct vmgpu_vm_layout *l, const 
 				   "    ForEach-Object { Enable-PnpDevice -InstanceId $_.InstanceId -Confirm:$false }\n",
 				i, i, fn.dev->vendor, fn.dev->device, i);
 	}
+	if (!release)
+		ps_verify(f, l);
 	fprintf(f, "\nWrite-Output ('vmgpu: done: ' + $VMName)\n");
 	if (fclose(f) != 0) {
 		free(buf);
