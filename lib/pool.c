@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "placement.h"
+#include "placement/placement.h"
 #include "plan.h"
 #include "split.h"
 
@@ -27,16 +27,16 @@
 struct vmgpu_pool {
 	struct vmgpu_host *host;
 	struct vmgpu_split *split;
-	struct pl_desktop *desktops;
+	struct placement_desktop *desktops;
 	size_t n_desktops;
 	char **names;
-	struct pl_gpu *gpus;
+	struct placement_gpu *gpus;
 	size_t n_gpus;
-	struct pl_type *types;     /* storage for every GPU's types */
+	struct placement_type *types;     /* storage for every GPU's types */
 	size_t n_types;
 	size_t *pidx;              /* per GPU: its parent's index in the split */
 	unsigned share_per_gpu;
-	struct pl_result result;
+	struct placement_result result;
 };
 
 static int fail(char **err, const char *fmt, ...) _printf_(2, 3);
@@ -65,7 +65,7 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-static int add_desktop(struct vmgpu_pool *p, const char *name, enum pl_want want, uint64_t vram)
+static int add_desktop(struct vmgpu_pool *p, const char *name, enum placement_want want, uint64_t vram)
 {
 	void *nd, *nn;
 
@@ -81,7 +81,7 @@ static int add_desktop(struct vmgpu_pool *p, const char *name, enum pl_want want
 	p->names = nn;
 	if (!(p->names[p->n_desktops] = strdup(name)))
 		return -ENOMEM;
-	p->desktops[p->n_desktops] = (struct pl_desktop){ p->names[p->n_desktops], want, vram };
+	p->desktops[p->n_desktops] = (struct placement_desktop){ p->names[p->n_desktops], want, vram };
 	p->n_desktops++;
 	return 0;
 }
@@ -90,7 +90,7 @@ static int parse_entry(struct vmgpu_pool *p, json_object *d, size_t i, char **er
 {
 	json_object *jname, *jwant, *jvram, *jcount;
 	const char *name, *want;
-	enum pl_want w;
+	enum placement_want w;
 	int64_t vram = 0, count = 1;
 
 	if (!json_object_is_type(d, json_type_object))
@@ -102,11 +102,11 @@ static int parse_entry(struct vmgpu_pool *p, json_object *d, size_t i, char **er
 		return fail(err, "desktops[%zu].want: \"dedicated\", \"slice\" or \"shared\"", i);
 	want = json_object_get_string(jwant);
 	if (strcmp(want, "dedicated") == 0)
-		w = PL_DEDICATED;
+		w = PLACEMENT_DEDICATED;
 	else if (strcmp(want, "slice") == 0)
-		w = PL_SLICE;
+		w = PLACEMENT_SLICE;
 	else if (strcmp(want, "shared") == 0)
-		w = PL_SHARED;
+		w = PLACEMENT_SHARED;
 	else {
 		/* echo what was given, but never a control character: the
 		 * error must stay one line */
@@ -121,7 +121,7 @@ static int parse_entry(struct vmgpu_pool *p, json_object *d, size_t i, char **er
 		if (!json_object_is_type(jvram, json_type_int) || (vram = json_object_get_int64(jvram)) <= 0 ||
 		    vram > (1 << 30))
 			return fail(err, "desktops[%zu].vram_mib: a positive integer", i);
-	} else if (w == PL_SLICE) {
+	} else if (w == PLACEMENT_SLICE) {
 		return fail(err, "desktops[%zu].vram_mib: a slice needs its VRAM in MiB", i);
 	}
 	if (json_object_object_get_ex(d, "count", &jcount) &&
@@ -186,12 +186,13 @@ out:
 
 /* The pool type for vGPU type VT among the GPU's types (from FIRST on),
  * added when new. */
-static struct pl_type *vgpu_pl_type(struct vmgpu_pool *p, size_t first, const struct vmgpu_vgpu_type *vt)
+static struct placement_type *vgpu_placement_type(struct vmgpu_pool *p, size_t first,
+						  const struct vmgpu_vgpu_type *vt)
 {
 	for (size_t k = first; k < p->n_types; k++)
 		if (strcmp(p->types[k].name, vt->name) == 0)
 			return &p->types[k];
-	p->types[p->n_types] = (struct pl_type){ .name = vt->name, .vram_mib = vt->vram_mib };
+	p->types[p->n_types] = (struct placement_type){ .name = vt->name, .vram_mib = vt->vram_mib };
 	return &p->types[p->n_types++];
 }
 
@@ -209,7 +210,7 @@ static const struct vmgpu_vgpu_type *vgpu_type_by_id(const struct vmgpu_split *s
 
 static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_split_parent *par, size_t pi)
 {
-	struct pl_gpu *g = &p->gpus[gi];
+	struct placement_gpu *g = &p->gpus[gi];
 	size_t first = p->n_types;
 	unsigned used = 0, other_room = 0;
 	const char *in_use = NULL;
@@ -240,7 +241,7 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 	for (size_t t = 0; t < par->n_mdev_types; t++) {
 		const struct vmgpu_mdev_type *mt = &par->mdev_types[t];
 		unsigned avail = mt->available > 0 ? (unsigned)mt->available : 0;
-		p->types[p->n_types++] = (struct pl_type){
+		p->types[p->n_types++] = (struct placement_type){
 			.name = mt->id, .vram_mib = mt->vram_mib, .available = avail, .instances = avail + used,
 		};
 	}
@@ -255,10 +256,10 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(p->split, pi); v++) {
 		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(p->split, pi, v);
 		const struct vmgpu_vgpu_type *cur;
-		struct pl_type *t;
+		struct placement_type *t;
 		if (!vf->current) {
 			for (size_t c = 0; c < vf->n_creatable; c++) {
-				t = vgpu_pl_type(p, first, &vf->creatable[c]);
+				t = vgpu_placement_type(p, first, &vf->creatable[c]);
 				t->instances++;
 				t->available++;
 			}
@@ -269,7 +270,7 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 			mixed = true;
 			continue;
 		}
-		vgpu_pl_type(p, first, cur)->instances++;
+		vgpu_placement_type(p, first, cur)->instances++;
 		mixed |= g->current_type && strcmp(g->current_type, cur->name) != 0;
 		g->current_type = cur->name;
 	}
@@ -301,12 +302,12 @@ static int pool_inventory(struct vmgpu_pool *p)
 	for (size_t i = 0; i < np; i++) {
 		const struct vmgpu_split_parent *par = vmgpu_split_parent(p->split, i);
 		struct vmgpu_dev *d = par->dev;
-		struct pl_gpu *g = &p->gpus[p->n_gpus];
+		struct placement_gpu *g = &p->gpus[p->n_gpus];
 		struct vmgpu_verdict *v = NULL;
 
 		if (d && !vmgpu_dev_is_display(d) && par->n_mdev_types == 0)
 			continue; /* an SR-IOV NIC or disk: not a GPU for a desktop */
-		*g = (struct pl_gpu){ .id = par->name, .iommu_group = d ? d->iommu_group : -1 };
+		*g = (struct placement_gpu){ .id = par->name, .iommu_group = d ? d->iommu_group : -1 };
 		if (d && vmgpu_dev_judge(p->host, d, &v) == 0) {
 			/* a GPU whose VFs are enabled is being sliced, not passed */
 			g->dedicable = vmgpu_verdict_kind(v) != VMGPU_VERDICT_BLOCKED && par->sriov_num_vfs <= 0;
@@ -363,9 +364,11 @@ VMGPU_EXPORT size_t vmgpu_pool_n_desktops(const struct vmgpu_pool *p)
 	return p->n_desktops;
 }
 
-static const char *const want_names[] = { [PL_DEDICATED] = "dedicated", [PL_SLICE] = "slice", [PL_SHARED] = "shared" };
+static const char *const want_names[] = {
+	[PLACEMENT_DEDICATED] = "dedicated", [PLACEMENT_SLICE] = "slice", [PLACEMENT_SHARED] = "shared"
+};
 
-static const struct pl_place *place_of(const struct vmgpu_pool *p, size_t desktop)
+static const struct placement_place *place_of(const struct vmgpu_pool *p, size_t desktop)
 {
 	size_t lo = 0, hi = p->result.n_places;
 
@@ -383,7 +386,7 @@ static const struct pl_place *place_of(const struct vmgpu_pool *p, size_t deskto
 
 VMGPU_EXPORT int vmgpu_pool_placed(const struct vmgpu_pool *p, size_t i, struct vmgpu_placed *ret)
 {
-	const struct pl_place *pl;
+	const struct placement_place *pl;
 
 	if (i >= p->n_desktops)
 		return -ENOENT;
@@ -394,12 +397,12 @@ VMGPU_EXPORT int vmgpu_pool_placed(const struct vmgpu_pool *p, size_t i, struct 
 		.vram_mib = p->desktops[i].min_vram_mib,
 	};
 	if (!pl) {
-		ret->why = pl_why(p->gpus, p->n_gpus, &p->desktops[i]);
+		ret->why = placement_why(p->gpus, p->n_gpus, &p->desktops[i]);
 		return 0;
 	}
 	ret->gpu = p->gpus[pl->gpu].id;
 	ret->slice_type = pl->type;
-	if (p->desktops[i].want == PL_SHARED)
+	if (p->desktops[i].want == PLACEMENT_SHARED)
 		ret->render_node = vmgpu_split_parent(p->split, p->pidx[pl->gpu])->render_node;
 	return 0;
 }
@@ -475,25 +478,26 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 	/* A GPU holds one slice type: its mdevs are one create plan, made
 	 * where its first slice is placed. */
 	for (size_t i = 0; i < p->result.n_places; i++) {
-		const struct pl_place *pl = &p->result.places[i];
-		mdevs[pl->gpu] += p->desktops[pl->desktop].want == PL_SLICE &&
+		const struct placement_place *pl = &p->result.places[i];
+		mdevs[pl->gpu] += p->desktops[pl->desktop].want == PLACEMENT_SLICE &&
 				  is_mdev_type(vmgpu_split_parent(p->split, p->pidx[pl->gpu]), pl->type);
 	}
 	for (size_t i = 0; i < p->result.n_places && r == 0; i++) {
-		const struct pl_place *pl = &p->result.places[i];
+		const struct placement_place *pl = &p->result.places[i];
 		const struct vmgpu_split_parent *par = vmgpu_split_parent(p->split, p->pidx[pl->gpu]);
-		const struct pl_desktop *d = &p->desktops[pl->desktop];
+		const struct placement_desktop *d = &p->desktops[pl->desktop];
 		unsigned id;
 		struct vmgpu_dev *vf;
 
-		if (d->want == PL_DEDICATED)
+		if (d->want == PLACEMENT_DEDICATED)
 			dedicated[nd++] = par->dev;
-		if (d->want != PL_SLICE)
+		if (d->want != PLACEMENT_SLICE)
 			continue;
 		if (is_mdev_type(par, pl->type)) {
 			if (mdevs[pl->gpu] == 0)
 				continue; /* in its GPU's plan already */
-			if ((r = plan_mdev_create_in(p->host, p->split, par->name, pl->type, mdevs[pl->gpu], flags, &plan)) == 0)
+			if ((r = plan_mdev_create_in(p->host, p->split, par->name, pl->type, mdevs[pl->gpu], flags,
+						     &plan)) == 0)
 				r = push_plan(&plans, &n, plan);
 			mdevs[pl->gpu] = 0;
 		} else if ((vf = take_vf(p, pl->gpu, pl->type, taken, vf_base, &id))) {

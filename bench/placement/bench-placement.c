@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Benchmark of the placement engine (lib/placement.c): a seeded synthetic
+ * Benchmark of the placement engine (lib/placement/): a seeded synthetic
  * pool of desktops onto a synthetic inventory of GPUs of mixed models.
  *
  *   bench-placement [--gpus N] [--desktops N] [--seed S] [--runs R]
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "placement.h"
+#include "placement/placement.h"
 
 static uint64_t rng_state;
 
@@ -55,17 +55,17 @@ static unsigned rnd(unsigned n)
 
 #define GIB 1024u
 
-static const struct pl_type a16_types[] = {
+static const struct placement_type a16_types[] = {
 	{ "A16-1Q", 1 * GIB, 16, 16 }, { "A16-2Q", 2 * GIB, 8, 8 }, { "A16-4Q", 4 * GIB, 4, 4 },
 	{ "A16-8Q", 8 * GIB, 2, 2 },   { "A16-16Q", 16 * GIB, 1, 1 },
 };
-static const struct pl_type a40_types[] = {
+static const struct placement_type a40_types[] = {
 	{ "A40-1Q", 1 * GIB, 48, 48 },  { "A40-2Q", 2 * GIB, 24, 24 },  { "A40-3Q", 3 * GIB, 16, 16 },
 	{ "A40-4Q", 4 * GIB, 12, 12 },  { "A40-6Q", 6 * GIB, 8, 8 },    { "A40-8Q", 8 * GIB, 6, 6 },
 	{ "A40-12Q", 12 * GIB, 4, 4 },  { "A40-16Q", 16 * GIB, 3, 3 }, { "A40-24Q", 24 * GIB, 2, 2 },
 	{ "A40-48Q", 48 * GIB, 1, 1 },
 };
-static const struct pl_type mbochs_types[] = {
+static const struct placement_type mbochs_types[] = {
 	{ "mbochs-small", 1 * GIB, 64, 64 },
 	{ "mbochs-medium", 4 * GIB, 16, 16 },
 	{ "mbochs-large", 16 * GIB, 4, 4 },
@@ -81,20 +81,20 @@ static const struct {
 };
 
 struct gpu_store {
-	struct pl_gpu *gpus;
-	struct pl_type *types; /* per GPU copies, for the ones with state */
+	struct placement_gpu *gpus;
+	struct placement_type *types; /* per GPU copies, for the ones with state */
 	char (*ids)[16];
 };
 
 /* A16/A40 already in service: instances of one type, or busy. */
-static void add_state(struct pl_gpu *g, struct pl_type *own)
+static void add_state(struct placement_gpu *g, struct placement_type *own)
 {
 	unsigned r = rnd(100);
 
 	if (r < 1) {
 		g->busy = true;
 	} else if (r < 6) {
-		const struct pl_type *t = &g->types[rnd((unsigned)g->n_types)];
+		const struct placement_type *t = &g->types[rnd((unsigned)g->n_types)];
 		unsigned used = 1 + rnd(t->instances);
 		memcpy(own, g->types, g->n_types * sizeof(*own));
 		for (size_t i = 0; i < g->n_types; i++)
@@ -107,11 +107,11 @@ static void add_state(struct pl_gpu *g, struct pl_type *own)
 
 static void make_gpu(struct gpu_store *s, size_t i, size_t n, int *group)
 {
-	struct pl_gpu *g = &s->gpus[i];
+	struct placement_gpu *g = &s->gpus[i];
 	unsigned r = rnd(100);
 
 	snprintf(s->ids[i], sizeof(s->ids[i]), "0000:%02zx:%02zx.0", (i >> 5) & 0xff, i & 0x1f);
-	*g = (struct pl_gpu){ .id = s->ids[i], .iommu_group = (*group)++, .dedicable = true };
+	*g = (struct placement_gpu){ .id = s->ids[i], .iommu_group = (*group)++, .dedicable = true };
 	if (r < 40) {
 		g->types = a16_types;
 		g->n_types = sizeof(a16_types) / sizeof(a16_types[0]);
@@ -158,18 +158,19 @@ static uint64_t draw_ask(void)
 	return asks[0].mib;
 }
 
-static struct pl_desktop *make_desktops(size_t n)
+static struct placement_desktop *make_desktops(size_t n)
 {
-	struct pl_desktop *d = calloc(n, sizeof(*d));
+	struct placement_desktop *d = calloc(n, sizeof(*d));
 
 	for (size_t i = 0; d && i < n; i++) {
 		unsigned r = rnd(100);
 		if (r < 2)
-			d[i] = (struct pl_desktop){ .name = "dedicated", .want = PL_DEDICATED };
+			d[i] = (struct placement_desktop){ .name = "dedicated", .want = PLACEMENT_DEDICATED };
 		else if (r < 86)
-			d[i] = (struct pl_desktop){ .name = "slice", .want = PL_SLICE, .min_vram_mib = draw_ask() };
+			d[i] = (struct placement_desktop){ .name = "slice", .want = PLACEMENT_SLICE,
+							   .min_vram_mib = draw_ask() };
 		else
-			d[i] = (struct pl_desktop){ .name = "shared", .want = PL_SHARED };
+			d[i] = (struct placement_desktop){ .name = "shared", .want = PLACEMENT_SHARED };
 	}
 	return d;
 }
@@ -211,16 +212,17 @@ static int parse_args(int argc, char **argv, size_t *gpus, size_t *desktops, siz
 	return 0;
 }
 
-static void print_counts(const struct pl_desktop *d, size_t n)
+static void print_counts(const struct placement_desktop *d, size_t n)
 {
 	size_t by[3] = { 0 };
 
 	for (size_t i = 0; i < n; i++)
 		by[d[i].want]++;
-	printf("pool: %zu dedicated, %zu slices, %zu shared\n\n", by[PL_DEDICATED], by[PL_SLICE], by[PL_SHARED]);
+	printf("pool: %zu dedicated, %zu slices, %zu shared\n\n", by[PLACEMENT_DEDICATED], by[PLACEMENT_SLICE],
+	       by[PLACEMENT_SHARED]);
 }
 
-static void report(size_t n_gpus, size_t n_desktops, size_t seed, size_t runs, const struct pl_result *r,
+static void report(size_t n_gpus, size_t n_desktops, size_t seed, size_t runs, const struct placement_result *r,
 		   double best_ms, double median_ms)
 {
 	double gap = r->lower_bound ? 100.0 * ((double)r->gpus_used - (double)r->lower_bound) / (double)r->lower_bound
@@ -247,8 +249,8 @@ int main(int argc, char **argv)
 {
 	size_t n_gpus = 1000, n_desktops = 10000, seed = 1, runs = 20;
 	struct gpu_store store = { 0 };
-	struct pl_desktop *desktops;
-	struct pl_result res = { 0 };
+	struct placement_desktop *desktops;
+	struct placement_result res = { 0 };
 	double *ms;
 
 	if (parse_args(argc, argv, &n_gpus, &n_desktops, &seed, &runs) < 0)

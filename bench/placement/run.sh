@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 "${CC:-cc}" -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE -I"$repo/lib" -I"$repo/shared" \
-	"$here/bench-placement.c" "$repo/lib/placement.c" -o "$tmp/bench-placement"
+	"$here/bench-placement.c" "$repo"/lib/placement/*.c -o "$tmp/bench-placement"
 
 echo "# placement benchmark — $(date -u +%Y-%m-%d), $(nproc) CPU(s): $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 echo

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The placement engine (lib/placement.c): hand-made inventories with known
+ * The placement engine (lib/placement/): hand-made inventories with known
  * answers, then random small ones against an exhaustive search that applies
  * the rules on its own (placement.h), to check that every placement is legal,
  * that the lower bound never exceeds the optimum and that the heuristic is
@@ -12,19 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "placement.h"
+#include "placement/placement.h"
 #include "testlib.h"
 
 #define GIB 1024
 
 /* ---- an independent checker of the rules ---- */
 
-static bool same_group(const struct pl_gpu *a, const struct pl_gpu *b)
+static bool same_group(const struct placement_gpu *a, const struct placement_gpu *b)
 {
 	return a == b || (a->iommu_group >= 0 && a->iommu_group == b->iommu_group);
 }
 
-static bool group_busy(const struct pl_gpu *gpus, size_t n, size_t i)
+static bool group_busy(const struct placement_gpu *gpus, size_t n, size_t i)
 {
 	for (size_t j = 0; j < n; j++)
 		if (same_group(&gpus[i], &gpus[j]) && gpus[j].busy)
@@ -32,12 +32,12 @@ static bool group_busy(const struct pl_gpu *gpus, size_t n, size_t i)
 	return false;
 }
 
-static bool preexisting(const struct pl_gpu *g)
+static bool preexisting(const struct placement_gpu *g)
 {
 	return g->current_type || g->used_slices;
 }
 
-static const struct pl_type *type_named(const struct pl_gpu *g, const char *name)
+static const struct placement_type *type_named(const struct placement_gpu *g, const char *name)
 {
 	for (size_t t = 0; name && t < g->n_types; t++)
 		if (strcmp(g->types[t].name, name) == 0)
@@ -46,7 +46,7 @@ static const struct pl_type *type_named(const struct pl_gpu *g, const char *name
 }
 
 /* How many of TYPE may still be created on G. */
-static unsigned room(const struct pl_gpu *g, const struct pl_type *t)
+static unsigned room(const struct placement_gpu *g, const struct placement_type *t)
 {
 	unsigned used = g->current_type ? g->used_slices : 0;
 
@@ -64,7 +64,7 @@ struct load {
 	bool mixed;
 };
 
-static bool dedicated_ok(const struct pl_gpu *gpus, size_t n, const struct load *l, size_t i)
+static bool dedicated_ok(const struct placement_gpu *gpus, size_t n, const struct load *l, size_t i)
 {
 	if (!gpus[i].dedicable || preexisting(&gpus[i]) || l[i].dedicated != 1 || l[i].shared || l[i].slices)
 		return false;
@@ -75,10 +75,10 @@ static bool dedicated_ok(const struct pl_gpu *gpus, size_t n, const struct load 
 	return true;
 }
 
-static bool gpu_ok(const struct pl_gpu *gpus, size_t n, const struct load *l, size_t i)
+static bool gpu_ok(const struct placement_gpu *gpus, size_t n, const struct load *l, size_t i)
 {
-	const struct pl_gpu *g = &gpus[i];
-	const struct pl_type *t;
+	const struct placement_gpu *g = &gpus[i];
+	const struct placement_type *t;
 
 	if (!l[i].dedicated && !l[i].shared && !l[i].slices)
 		return true;
@@ -94,8 +94,8 @@ static bool gpu_ok(const struct pl_gpu *gpus, size_t n, const struct load *l, si
 
 /* Every place legal, every desktop placed once or listed unplaced, and
  * gpus_used right. */
-static bool result_legal(const struct pl_gpu *gpus, size_t n, const struct pl_desktop *d, size_t nd,
-			 const struct pl_result *r)
+static bool result_legal(const struct placement_gpu *gpus, size_t n, const struct placement_desktop *d, size_t nd,
+			 const struct placement_result *r)
 {
 	struct load *l = calloc(n ? n : 1, sizeof(*l));
 	unsigned *seen = calloc(nd ? nd : 1, sizeof(*seen));
@@ -103,17 +103,17 @@ static bool result_legal(const struct pl_gpu *gpus, size_t n, const struct pl_de
 	bool ok = l && seen && r->n_places + r->n_unplaced == nd;
 
 	for (size_t k = 0; ok && k < r->n_places; k++) {
-		const struct pl_place *p = &r->places[k];
+		const struct placement_place *p = &r->places[k];
 		ok = p->desktop < nd && p->gpu < n && !seen[p->desktop]++;
 		if (!ok)
 			break;
 		used += !l[p->gpu].dedicated && !l[p->gpu].shared && !l[p->gpu].slices;
-		if (d[p->desktop].want == PL_DEDICATED)
+		if (d[p->desktop].want == PLACEMENT_DEDICATED)
 			l[p->gpu].dedicated++;
-		else if (d[p->desktop].want == PL_SHARED)
+		else if (d[p->desktop].want == PLACEMENT_SHARED)
 			l[p->gpu].shared++;
 		else {
-			const struct pl_type *t = type_named(&gpus[p->gpu], p->type);
+			const struct placement_type *t = type_named(&gpus[p->gpu], p->type);
 			ok = t && t->vram_mib >= d[p->desktop].min_vram_mib;
 			l[p->gpu].mixed |= l[p->gpu].type && p->type && strcmp(l[p->gpu].type, p->type) != 0;
 			l[p->gpu].type = p->type;
@@ -135,9 +135,9 @@ static bool result_legal(const struct pl_gpu *gpus, size_t n, const struct pl_de
 #define BF_MAX 8
 
 struct bf {
-	const struct pl_gpu *gpus;
+	const struct placement_gpu *gpus;
 	size_t n;
-	const struct pl_desktop *d;
+	const struct placement_desktop *d;
 	size_t nd;
 	const bool *must;       /* NULL: maximise the placed; else place exactly these */
 	struct load l[BF_MAX];
@@ -177,11 +177,11 @@ static void bf_rec(struct bf *b, size_t k);
 static void bf_try(struct bf *b, size_t k, size_t i, const char *type)
 {
 	struct load saved = b->l[i];
-	enum pl_want w = b->d[k].want;
+	enum placement_want w = b->d[k].want;
 
-	if (w == PL_DEDICATED)
+	if (w == PLACEMENT_DEDICATED)
 		b->l[i].dedicated++;
-	else if (w == PL_SHARED)
+	else if (w == PLACEMENT_SHARED)
 		b->l[i].shared++;
 	else {
 		b->l[i].mixed |= b->l[i].type && strcmp(b->l[i].type, type) != 0;
@@ -206,7 +206,7 @@ static void bf_rec(struct bf *b, size_t k)
 	if (b->must && !b->must[k])
 		return;
 	for (size_t i = 0; i < b->n; i++) {
-		if (b->d[k].want != PL_SLICE) {
+		if (b->d[k].want != PLACEMENT_SLICE) {
 			bf_try(b, k, i, NULL);
 			continue;
 		}
@@ -218,7 +218,7 @@ static void bf_rec(struct bf *b, size_t k)
 
 /* The most desktops that can be placed, and the fewest GPUs for them; or,
  * with MUST, the fewest GPUs that place exactly those (SIZE_MAX: none). */
-static void brute_force(const struct pl_gpu *gpus, size_t n, const struct pl_desktop *d, size_t nd,
+static void brute_force(const struct placement_gpu *gpus, size_t n, const struct placement_desktop *d, size_t nd,
 			const bool *must, size_t *ret_placed, size_t *ret_used)
 {
 	struct bf b = { .gpus = gpus, .n = n, .d = d, .nd = nd, .must = must, .best_used = SIZE_MAX };
@@ -230,9 +230,10 @@ static void brute_force(const struct pl_gpu *gpus, size_t n, const struct pl_des
 
 /* ---- helpers ---- */
 
-static struct pl_result solve(const struct pl_gpu *gpus, size_t n, const struct pl_desktop *d, size_t nd)
+static struct placement_result solve(const struct placement_gpu *gpus, size_t n, const struct placement_desktop *d,
+				     size_t nd)
 {
-	struct pl_result r = { 0 };
+	struct placement_result r = { 0 };
 
 	CHECK_EQ_INT(placement_solve(gpus, n, d, nd, &r), 0);
 	CHECK(result_legal(gpus, n, d, nd, &r));
@@ -240,7 +241,7 @@ static struct pl_result solve(const struct pl_gpu *gpus, size_t n, const struct 
 	return r;
 }
 
-static const struct pl_place *place_of(const struct pl_result *r, size_t desktop)
+static const struct placement_place *place_of(const struct placement_result *r, size_t desktop)
 {
 	for (size_t k = 0; k < r->n_places; k++)
 		if (r->places[k].desktop == desktop)
@@ -249,34 +250,34 @@ static const struct pl_place *place_of(const struct pl_result *r, size_t desktop
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define DED { "ded", PL_DEDICATED, 0 }
-#define SHR { "shr", PL_SHARED, 0 }
-#define SLICE(mib) { "slice", PL_SLICE, (mib) }
+#define DED { "ded", PLACEMENT_DEDICATED, 0 }
+#define SHR { "shr", PLACEMENT_SHARED, 0 }
+#define SLICE(mib) { "slice", PLACEMENT_SLICE, (mib) }
 
 /* ---- hand-made cases ---- */
 
 static void t_dedicated(void)
 {
-	const struct pl_gpu gpus[] = {
+	const struct placement_gpu gpus[] = {
 		{ .id = "a", .iommu_group = 1, .dedicable = true },
 		{ .id = "b", .iommu_group = 2, .dedicable = true },
 		{ .id = "c", .iommu_group = 3, .dedicable = false, .share_capacity = 4 },
 	};
-	const struct pl_desktop d[] = { DED, DED, DED };
-	struct pl_result r = solve(gpus, N(gpus), d, N(d));
+	const struct placement_desktop d[] = { DED, DED, DED };
+	struct placement_result r = solve(gpus, N(gpus), d, N(d));
 
 	CHECK_EQ_INT(r.n_places, 2);
 	CHECK_EQ_INT(r.gpus_used, 2);
 	CHECK_EQ_INT(r.lower_bound, 2);
 	CHECK_EQ_INT(r.n_unplaced, 1);
 	CHECK(r.n_places == 2 && r.places[0].gpu != 2 && r.places[1].gpu != 2 && r.places[0].gpu != r.places[1].gpu);
-	CHECK_EQ_STR(pl_why(gpus, N(gpus), &d[r.unplaced[0]]),
+	CHECK_EQ_STR(placement_why(gpus, N(gpus), &d[r.unplaced[0]]),
 		     "the GPUs that can be passed through whole are taken by other desktops of the pool");
-	CHECK_EQ_STR(pl_why(&gpus[2], 1, &d[0]), "no GPU can be passed through whole");
+	CHECK_EQ_STR(placement_why(&gpus[2], 1, &d[0]), "no GPU can be passed through whole");
 	placement_result_free(&r);
 }
 
-static const struct pl_type two_types[] = {
+static const struct placement_type two_types[] = {
 	{ "T2", 2 * GIB, 8, 8 },
 	{ "T4", 4 * GIB, 4, 4 },
 };
@@ -284,15 +285,15 @@ static const struct pl_type two_types[] = {
 /* The smaller type packs more: six 1.5 GiB desktops fill one GPU with T2. */
 static void t_smaller_type(void)
 {
-	const struct pl_gpu gpus[] = {
+	const struct placement_gpu gpus[] = {
 		{ .id = "a", .iommu_group = 1, .types = two_types, .n_types = 2 },
 		{ .id = "b", .iommu_group = 2, .types = two_types, .n_types = 2 },
 	};
-	const struct pl_desktop d[] = { SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536),
+	const struct placement_desktop d[] = { SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536),
 					SLICE(1536) };
-	const struct pl_desktop d2[] = { SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536),
+	const struct placement_desktop d2[] = { SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536), SLICE(1536),
 					 SLICE(1536), SLICE(3 * GIB), SLICE(3 * GIB), SLICE(3 * GIB) };
-	struct pl_result r = solve(gpus, N(gpus), d, N(d));
+	struct placement_result r = solve(gpus, N(gpus), d, N(d));
 
 	CHECK_EQ_INT(r.n_places, 6);
 	CHECK_EQ_INT(r.gpus_used, 1);
@@ -312,16 +313,16 @@ static void t_smaller_type(void)
 /* A GPU holding T4 instances takes T4 only, even where T2 would pack more. */
 static void t_current_type(void)
 {
-	static const struct pl_type types[] = {
+	static const struct placement_type types[] = {
 		{ "T2", 2 * GIB, 8, 8 },
 		{ "T4", 4 * GIB, 4, 3 },
 		{ "T8", 8 * GIB, 2, 2 },
 	};
-	const struct pl_gpu gpus[] = {
+	const struct placement_gpu gpus[] = {
 		{ .id = "a", .iommu_group = 1, .types = types, .n_types = 3, .current_type = "T4", .used_slices = 1 },
 	};
-	const struct pl_desktop d[] = { SLICE(GIB), SLICE(GIB), SLICE(GIB), SLICE(GIB), SLICE(6 * GIB) };
-	struct pl_result r = solve(gpus, N(gpus), d, N(d));
+	const struct placement_desktop d[] = { SLICE(GIB), SLICE(GIB), SLICE(GIB), SLICE(GIB), SLICE(6 * GIB) };
+	struct placement_result r = solve(gpus, N(gpus), d, N(d));
 
 	CHECK_EQ_INT(r.n_places, 3);
 	for (size_t k = 0; k < r.n_places; k++)
@@ -329,9 +330,10 @@ static void t_current_type(void)
 	CHECK_EQ_INT(r.gpus_used, 1);
 	CHECK_EQ_INT(r.n_unplaced, 2);
 	CHECK_EQ_INT(r.unplaced[1], 4);
-	CHECK_EQ_STR(pl_why(gpus, N(gpus), &d[4]),
+	CHECK_EQ_STR(placement_why(gpus, N(gpus), &d[4]),
 		     "the GPUs with a large enough slice type already hold instances of another type");
-	CHECK_EQ_STR(pl_why(gpus, N(gpus), &d[3]), "the large enough slices are taken by other desktops of the pool");
+	CHECK_EQ_STR(placement_why(gpus, N(gpus), &d[3]),
+		     "the large enough slices are taken by other desktops of the pool");
 	placement_result_free(&r);
 	/* Nothing new lands on it: it does not count. */
 	r = solve(gpus, N(gpus), d, 0);
@@ -342,33 +344,34 @@ static void t_current_type(void)
 
 static void t_available(void)
 {
-	static const struct pl_type none_left[] = { { "T2", 2 * GIB, 8, 0 } };
-	static const struct pl_type two_left[] = { { "T2", 2 * GIB, 8, 2 } };
-	const struct pl_gpu a[] = { { .id = "a", .iommu_group = 1, .types = none_left, .n_types = 1 } };
-	const struct pl_gpu b[] = { { .id = "b", .iommu_group = 1, .types = two_left, .n_types = 1 } };
-	const struct pl_desktop d[] = { SLICE(GIB), SLICE(GIB), SLICE(GIB) };
-	struct pl_result r = solve(a, 1, d, N(d));
+	static const struct placement_type none_left[] = { { "T2", 2 * GIB, 8, 0 } };
+	static const struct placement_type two_left[] = { { "T2", 2 * GIB, 8, 2 } };
+	const struct placement_gpu a[] = { { .id = "a", .iommu_group = 1, .types = none_left, .n_types = 1 } };
+	const struct placement_gpu b[] = { { .id = "b", .iommu_group = 1, .types = two_left, .n_types = 1 } };
+	const struct placement_desktop d[] = { SLICE(GIB), SLICE(GIB), SLICE(GIB) };
+	struct placement_result r = solve(a, 1, d, N(d));
 
 	CHECK_EQ_INT(r.n_places, 0);
 	CHECK_EQ_INT(r.n_unplaced, 3);
-	CHECK_EQ_STR(pl_why(a, 1, &d[0]), "no instances of a large enough slice type are available");
+	CHECK_EQ_STR(placement_why(a, 1, &d[0]), "no instances of a large enough slice type are available");
 	placement_result_free(&r);
 	r = solve(b, 1, d, N(d));
 	CHECK_EQ_INT(r.n_places, 2);
 	CHECK_EQ_INT(r.unplaced[0], 2);
 	placement_result_free(&r);
-	CHECK_EQ_STR(pl_why(b, 1, &(struct pl_desktop)SLICE(3 * GIB)), "no GPU offers a slice type with enough VRAM");
+	CHECK_EQ_STR(placement_why(b, 1, &(struct placement_desktop)SLICE(3 * GIB)),
+		     "no GPU offers a slice type with enough VRAM");
 }
 
 /* Two GPUs in one IOMMU group go to one VM together. */
 static void t_iommu_group(void)
 {
-	const struct pl_gpu gpus[] = {
+	const struct placement_gpu gpus[] = {
 		{ .id = "a", .iommu_group = 7, .dedicable = true },
 		{ .id = "b", .iommu_group = 7, .dedicable = true, .share_capacity = 4 },
 	};
-	const struct pl_desktop d[] = { DED, SHR, DED };
-	struct pl_result r = solve(gpus, N(gpus), d, N(d));
+	const struct placement_desktop d[] = { DED, SHR, DED };
+	struct placement_result r = solve(gpus, N(gpus), d, N(d));
 
 	CHECK_EQ_INT(r.n_places, 1);
 	CHECK_EQ_INT(r.places[0].desktop, 0);
@@ -379,27 +382,27 @@ static void t_iommu_group(void)
 
 static void t_group_busy_or_sliced(void)
 {
-	const struct pl_gpu busy[] = {
+	const struct placement_gpu busy[] = {
 		{ .id = "a", .iommu_group = 7, .dedicable = true, .busy = true },
 		{ .id = "b", .iommu_group = 7, .dedicable = true, .share_capacity = 4, .types = two_types, .n_types = 2 },
 	};
-	const struct pl_gpu sliced[] = {
+	const struct placement_gpu sliced[] = {
 		{ .id = "a", .iommu_group = 7, .types = two_types, .n_types = 2, .current_type = "T2", .used_slices = 1 },
 		{ .id = "b", .iommu_group = 7, .dedicable = true },
 	};
-	const struct pl_desktop d[] = { DED, SHR, SLICE(GIB) };
-	struct pl_result r = solve(busy, N(busy), d, N(d));
+	const struct placement_desktop d[] = { DED, SHR, SLICE(GIB) };
+	struct placement_result r = solve(busy, N(busy), d, N(d));
 
 	CHECK_EQ_INT(r.n_places, 0);
-	CHECK_EQ_STR(pl_why(busy, N(busy), &d[1]), "the GPUs with a render node are in use or sliced");
-	CHECK_EQ_STR(pl_why(busy, N(busy), &d[2]), "the GPUs with a large enough slice type are in use");
+	CHECK_EQ_STR(placement_why(busy, N(busy), &d[1]), "the GPUs with a render node are in use or sliced");
+	CHECK_EQ_STR(placement_why(busy, N(busy), &d[2]), "the GPUs with a large enough slice type are in use");
 	placement_result_free(&r);
 	/* Slices on A keep B from going to a VM; A still takes slices. */
 	r = solve(sliced, N(sliced), d, N(d));
 	CHECK_EQ_INT(r.n_places, 1);
 	CHECK_EQ_INT(r.places[0].desktop, 2);
 	CHECK_EQ_INT(r.places[0].gpu, 0);
-	CHECK_EQ_STR(pl_why(sliced, N(sliced), &d[0]),
+	CHECK_EQ_STR(placement_why(sliced, N(sliced), &d[0]),
 		     "every GPU that can be passed through whole is in use, holds slices, or shares its IOMMU "
 		     "group with a device in use");
 	placement_result_free(&r);
@@ -407,15 +410,15 @@ static void t_group_busy_or_sliced(void)
 
 static void t_shared(void)
 {
-	const struct pl_gpu gpus[] = {
+	const struct placement_gpu gpus[] = {
 		{ .id = "a", .iommu_group = 1, .share_capacity = 4 },
 		{ .id = "b", .iommu_group = 2, .share_capacity = 8 },
 	};
-	struct pl_desktop d[13];
-	struct pl_result r;
+	struct placement_desktop d[13];
+	struct placement_result r;
 
 	for (size_t i = 0; i < N(d); i++)
-		d[i] = (struct pl_desktop)SHR;
+		d[i] = (struct placement_desktop)SHR;
 	r = solve(gpus, N(gpus), d, 6);
 	CHECK_EQ_INT(r.gpus_used, 1);
 	CHECK_EQ_INT(r.places[0].gpu, 1);
@@ -428,8 +431,9 @@ static void t_shared(void)
 	placement_result_free(&r);
 	r = solve(gpus, N(gpus), d, 13);
 	CHECK_EQ_INT(r.n_places, 12);
-	CHECK_EQ_STR(pl_why(gpus, N(gpus), &d[0]), "the render nodes' capacity is taken by other desktops of the pool");
-	CHECK_EQ_STR(pl_why(gpus, 0, &d[0]), "no GPU has a render node to share");
+	CHECK_EQ_STR(placement_why(gpus, N(gpus), &d[0]),
+		     "the render nodes' capacity is taken by other desktops of the pool");
+	CHECK_EQ_STR(placement_why(gpus, 0, &d[0]), "no GPU has a render node to share");
 	placement_result_free(&r);
 }
 
@@ -437,15 +441,15 @@ static void t_shared(void)
  * mdev-only one: the dedicated desktop must leave the render node alone. */
 static void t_mixed(void)
 {
-	static const struct pl_type big[] = { { "Q1", GIB, 48, 48 }, { "Q4", 4 * GIB, 12, 12 } };
-	static const struct pl_type mb[] = { { "small", GIB, 64, 64 } };
-	const struct pl_gpu gpus[] = {
+	static const struct placement_type big[] = { { "Q1", GIB, 48, 48 }, { "Q4", 4 * GIB, 12, 12 } };
+	static const struct placement_type mb[] = { { "small", GIB, 64, 64 } };
+	const struct placement_gpu gpus[] = {
 		{ .id = "consumer", .iommu_group = 1, .dedicable = true, .share_capacity = 8 },
 		{ .id = "a40", .iommu_group = 2, .dedicable = true, .types = big, .n_types = 2 },
 		{ .id = "mbochs", .iommu_group = 3, .types = mb, .n_types = 1 },
 	};
-	const struct pl_desktop d[] = { SHR, SLICE(GIB), DED, SHR, SLICE(GIB), SHR, SLICE(512) };
-	struct pl_result r = solve(gpus, N(gpus), d, N(d));
+	const struct placement_desktop d[] = { SHR, SLICE(GIB), DED, SHR, SLICE(GIB), SHR, SLICE(512) };
+	struct placement_result r = solve(gpus, N(gpus), d, N(d));
 
 	CHECK_EQ_INT(r.n_unplaced, 0);
 	CHECK_EQ_INT(r.gpus_used, 3);
@@ -461,9 +465,9 @@ static void t_mixed(void)
  * Ys: 6 GPUs. The LP's plan gives X to the 1 GiB desktops: 3 GPUs. */
 static void t_comparative_advantage(void)
 {
-	static const struct pl_type x[] = { { "x1", GIB, 10, 10 }, { "x4", 4 * GIB, 2, 2 } };
-	static const struct pl_type y[] = { { "y1", GIB, 2, 2 }, { "y4", 4 * GIB, 1, 1 } };
-	const struct pl_gpu gpus[] = {
+	static const struct placement_type x[] = { { "x1", GIB, 10, 10 }, { "x4", 4 * GIB, 2, 2 } };
+	static const struct placement_type y[] = { { "y1", GIB, 2, 2 }, { "y4", 4 * GIB, 1, 1 } };
+	const struct placement_gpu gpus[] = {
 		{ .id = "x", .iommu_group = 1, .types = x, .n_types = 2 },
 		{ .id = "y0", .iommu_group = 2, .types = y, .n_types = 2 },
 		{ .id = "y1", .iommu_group = 3, .types = y, .n_types = 2 },
@@ -472,11 +476,11 @@ static void t_comparative_advantage(void)
 		{ .id = "y4", .iommu_group = 6, .types = y, .n_types = 2 },
 		{ .id = "y5", .iommu_group = 7, .types = y, .n_types = 2 },
 	};
-	struct pl_desktop d[12];
-	struct pl_result r;
+	struct placement_desktop d[12];
+	struct placement_result r;
 
 	for (size_t i = 0; i < N(d); i++)
-		d[i] = (struct pl_desktop)SLICE(i < 10 ? GIB : 4 * GIB);
+		d[i] = (struct placement_desktop)SLICE(i < 10 ? GIB : 4 * GIB);
 	r = solve(gpus, N(gpus), d, N(d));
 	CHECK_EQ_INT(r.n_unplaced, 0);
 	CHECK_EQ_INT(r.gpus_used, 3);
@@ -487,15 +491,15 @@ static void t_comparative_advantage(void)
 
 static void t_invalid(void)
 {
-	const struct pl_gpu g = { .id = "a", .n_types = 1 };
-	const struct pl_desktop bad = { "bad", (enum pl_want)7, 0 }, ok = DED;
-	struct pl_result r = { 0 };
+	const struct placement_gpu g = { .id = "a", .n_types = 1 };
+	const struct placement_desktop bad = { "bad", (enum placement_want)7, 0 }, ok = DED;
+	struct placement_result r = { 0 };
 
 	CHECK_EQ_INT(placement_solve(NULL, 0, NULL, 0, NULL), -EINVAL);
 	CHECK_EQ_INT(placement_solve(NULL, 1, NULL, 0, &r), -EINVAL);
 	CHECK_EQ_INT(placement_solve(&g, 1, &ok, 1, &r), -EINVAL);
 	CHECK_EQ_INT(placement_solve(NULL, 0, &bad, 1, &r), -EINVAL);
-	CHECK_EQ_STR(pl_why(NULL, 0, &bad), "invalid desktop");
+	CHECK_EQ_STR(placement_why(NULL, 0, &bad), "invalid desktop");
 	CHECK_EQ_INT(placement_solve(NULL, 0, NULL, 0, &r), 0);
 	CHECK_EQ_INT(r.n_places + r.n_unplaced + r.gpus_used + r.lower_bound, 0);
 	placement_result_free(&r);
@@ -517,34 +521,34 @@ static unsigned rnd(unsigned n)
 	return (unsigned)((z ^ (z >> 31)) % n);
 }
 
-static const struct pl_type catalogue[] = {
+static const struct placement_type catalogue[] = {
 	{ "a", 1 * GIB, 4, 4 }, { "b", 2 * GIB, 2, 2 }, { "c", 4 * GIB, 1, 1 }, { "d", 1 * GIB, 3, 3 },
 };
 
 struct inv {
-	struct pl_gpu gpus[64];
-	struct pl_type types[64][2];
-	struct pl_desktop d[512];
+	struct placement_gpu gpus[64];
+	struct placement_type types[64][2];
+	struct placement_desktop d[512];
 	size_t n, nd;
 };
 
-static void random_state(struct pl_gpu *g, struct pl_type *types)
+static void random_state(struct placement_gpu *g, struct placement_type *types)
 {
 	unsigned r = rnd(20);
 
 	if (r == 0) {
 		g->busy = true;
 	} else if (r < 4 && g->n_types) {
-		struct pl_type *t = &types[rnd((unsigned)g->n_types)];
+		struct placement_type *t = &types[rnd((unsigned)g->n_types)];
 		g->current_type = t->name;
 		g->used_slices = 1 + rnd(t->instances);
 		t->available = t->instances - g->used_slices;
 	}
 }
 
-static void random_gpu(struct pl_gpu *g, struct pl_type *types, unsigned groups)
+static void random_gpu(struct placement_gpu *g, struct placement_type *types, unsigned groups)
 {
-	*g = (struct pl_gpu){ .id = "g", .iommu_group = (int)rnd(groups + 1) - 1, .dedicable = rnd(5) < 3 };
+	*g = (struct placement_gpu){ .id = "g", .iommu_group = (int)rnd(groups + 1) - 1, .dedicable = rnd(5) < 3 };
 	if (rnd(5) < 2)
 		g->share_capacity = 1 + rnd(3);
 	g->n_types = rnd(3);
@@ -569,8 +573,8 @@ static void random_inventory(struct inv *v, size_t n, size_t nd, unsigned groups
 		random_gpu(&v->gpus[i], v->types[i], groups);
 	for (size_t k = 0; k < nd; k++) {
 		unsigned w = rnd(6);
-		v->d[k] = (struct pl_desktop){ "r", w == 0 ? PL_DEDICATED : w == 1 ? PL_SHARED : PL_SLICE,
-					       asks[rnd(N(asks))] };
+		enum placement_want want = w == 0 ? PLACEMENT_DEDICATED : w == 1 ? PLACEMENT_SHARED : PLACEMENT_SLICE;
+		v->d[k] = (struct placement_desktop){ "r", want, asks[rnd(N(asks))] };
 	}
 }
 
@@ -583,7 +587,7 @@ static void one_tiny(struct tally *t)
 	struct inv v;
 	bool must[BF_MAX] = { 0 };
 	size_t max_placed, best_used, opt;
-	struct pl_result r;
+	struct placement_result r;
 
 	random_inventory(&v, 1 + rnd(3), 1 + rnd(5), 2);
 	r = solve(v.gpus, v.n, v.d, v.nd);
@@ -625,7 +629,7 @@ static void t_random_legal_deterministic(void)
 
 	rng_state = 7;
 	for (unsigned i = 0; i < 40; i++) {
-		struct pl_result a, b;
+		struct placement_result a, b;
 		random_inventory(&v, 8 + rnd(56), 50 + rnd(460), 20);
 		a = solve(v.gpus, v.n, v.d, v.nd);
 		b = solve(v.gpus, v.n, v.d, v.nd);
