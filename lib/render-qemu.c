@@ -55,7 +55,9 @@ VMGPU_EXPORT int vmgpu_render_qemu(const struct vmgpu_vm_layout *l, char **ret)
 	return 0;
 }
 
-/* mdev instances and virtio-gpu with virgl, as QEMU arguments. */
+/* mdev instances and virtio-gpu with virgl, as QEMU arguments. An mdev's
+ * id carries its UUID (vmgpu-mdev-UUID), as libvirt's alias does, so that
+ * vmgpu verify can tell from query-pci which instance QEMU has. */
 VMGPU_EXPORT int vmgpu_render_slices_qemu(const char *const *uuids, size_t n, const char *render_node, char **ret)
 {
 	char *buf = NULL;
@@ -65,7 +67,7 @@ VMGPU_EXPORT int vmgpu_render_slices_qemu(const char *const *uuids, size_t n, co
 	if (!f)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=vmgpu-mdev%zu\n", uuids[i], i);
+		fprintf(f, "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=vmgpu-mdev-%s\n", uuids[i], uuids[i]);
 	if (render_node)
 		fprintf(f, "-device virtio-vga-gl\n-display egl-headless,rendernode=%s\n", render_node);
 	if (fclose(f) != 0) {

@@ -7,10 +7,12 @@
  * the build tree's layout), then in the installed module directory.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "verify.h"
 #include "virt/virt-req.h"
 #include "vmgpu-internal.h"
 
@@ -172,4 +174,71 @@ VMGPU_EXPORT int vmgpu_render_slices_libvirt(const char *const *uuids, size_t n,
 {
 	return call_module(&(struct virt_req){ .mdevs = uuids, .n_mdevs = n, .render_node = render_node },
 			   &(struct module_call){ .vm = vm, .ret_xml = ret });
+}
+
+/* ---- vmgpu verify through libvirt ---- */
+
+struct libvirt_io {
+	const struct virt_ops *ops;
+	struct virt_domain *dom;
+};
+
+static int lv_qmp(void *userdata, const char *cmd, char **ret_reply, char **ret_error)
+{
+	struct libvirt_io *l = userdata;
+
+	return l->ops->monitor(l->dom, cmd, ret_reply, ret_error);
+}
+
+static int lv_agent(void *userdata, const char *cmd, char **ret_reply, char **ret_error)
+{
+	struct libvirt_io *l = userdata;
+
+	return l->ops->agent(l->dom, cmd, VERIFY_AGENT_TIMEOUT_S, ret_reply, ret_error);
+}
+
+/* "a\nb\n" as an array of pointers into it (*ret_v malloc'ed). */
+static int split_lines(char *s, const char ***ret_v, size_t *ret_n)
+{
+	size_t n = 0, cap = 1;
+	const char **v;
+
+	for (char *p = s; *p; p++)
+		cap += *p == '\n';
+	if (!(v = calloc(cap, sizeof(*v))))
+		return -ENOMEM;
+	for (char *p = s, *nl; *p && (nl = strchr(p, '\n')); p = nl + 1) {
+		*nl = '\0';
+		v[n++] = p;
+	}
+	*ret_v = v;
+	*ret_n = n;
+	return 0;
+}
+
+VMGPU_EXPORT int vmgpu_verify_libvirt(struct vmgpu_ctx *ctx, const char *uri, const char *vm,
+				      const char *const *devices, size_t n, struct vmgpu_verify **ret, char **ret_error)
+{
+	struct libvirt_io l = { .ops = load() };
+	struct verify_io io = { .userdata = &l, .qmp = lv_qmp, .agent = lv_agent, .libvirt = true, .target = vm };
+	_cleanup_free_ char *aliases = NULL;
+	_cleanup_free_ const char **defined = NULL;
+	int r;
+
+	if (!vm || (n && !devices))
+		return -EINVAL;
+	if (!l.ops) {
+		if (ret_error)
+			*ret_error = strdup("the libvirt module " MODULE_NAME " cannot be loaded (is libvirt installed?)");
+		return -ENOPKG;
+	}
+	if ((r = l.ops->domain_open(uri, vm, libvirt_shared, &l.dom, ret_error)) < 0)
+		return r;
+	if ((r = l.ops->aliases(l.dom, &aliases, ret_error)) == 0 &&
+	    (r = split_lines(aliases, &defined, &io.n_defined)) == 0) {
+		io.defined = defined;
+		r = verify_run(ctx, &io, devices, n, ret, ret_error);
+	}
+	l.ops->domain_close(l.dom);
+	return r;
 }

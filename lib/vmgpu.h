@@ -613,6 +613,63 @@ int vmgpu_render_slices_qemu(const char *const *uuids, size_t n, const char *ren
  */
 int vmgpu_render_gpupv(struct vmgpu_dev *dev, const char *vm, unsigned share_percent, char **ret);
 
+/* ---- is it in the guest: vmgpu verify ---------------------------------- */
+
+struct vmgpu_verify; /* what a running VM shows of the devices vmgpu gave it */
+
+/* One device vmgpu gave the VM, as QEMU and (with an agent) the guest see it. */
+struct vmgpu_verify_device {
+	const char *device;          /* host PCI address "0000:01:00.0", or NULL for an mdev */
+	const char *mdev;            /* mdev UUID, or NULL */
+	const char *id;              /* its QEMU id ("vmgpu-0000-01-00-0", "ua-vmgpu-mdev-UUID") */
+	bool expected_known;         /* the host has the device: where vmgpu's layout puts it */
+	unsigned expected_function;  /* guest function (slot 0 of its own root port) */
+	bool present;                /* QEMU (query-pci) has it */
+	const char *port;            /* qdev id of the bridge it sits behind, NULL on the root bus */
+	int bus, slot, function;     /* guest address QEMU reports; -1 when not present */
+	uint16_t vendor, device_id;  /* as QEMU reports them */
+	enum vmgpu_tristate bars_programmed; /* the guest placed and enabled a BAR; UNKNOWN: no BARs */
+	bool guest_checked;          /* the guest agent was asked about it */
+	bool guest_present;          /* ... and the guest has it */
+	const char *guest_address;   /* Linux guests: the guest's PCI address, else NULL */
+	const char *guest_driver;    /* the driver bound in the guest, NULL when none */
+	const char *guest_driver_version; /* Windows guests */
+	bool seen;                   /* the running guest has it */
+	const char *why;             /* one sentence: what was seen, or why not */
+};
+
+/*
+ * Ask a bare QEMU, over its QMP unix socket QMP_SOCKET and (AGENT_SOCKET,
+ * may be NULL) the unix socket of its guest-agent chardev, whether the guest
+ * has the devices vmgpu gave it: DEVICES (PCI addresses or mdev UUIDs), or,
+ * N 0, every device with a vmgpu id. CTX's host root gives the layout the
+ * devices should have (CTX NULL: no expected places). Failures: -EINVAL (a DEVICE is neither), -ENOENT,
+ * -ECONNREFUSED, -EACCES (the QMP socket), -ETIMEDOUT, -EPROTO (QEMU's
+ * answer is not what QMP says), -EREMOTEIO (QEMU refused); *ret_error
+ * (malloc'ed) then says what happened. An agent that does not answer is no
+ * failure: the verdicts are QEMU's alone.
+ */
+int vmgpu_verify_qemu(struct vmgpu_ctx *ctx, const char *qmp_socket, const char *agent_socket,
+		      const char *const *devices, size_t n, struct vmgpu_verify **ret, char **ret_error);
+/* The same for the running libvirt domain VM (URI NULL: qemu:///system),
+ * through libvirt's monitor and agent pass-through; the devices are also
+ * read from the live definition. -ESRCH when the domain is not running,
+ * -ENOPKG when the libvirt module cannot be loaded. */
+int vmgpu_verify_libvirt(struct vmgpu_ctx *ctx, const char *uri, const char *vm, const char *const *devices,
+			 size_t n, struct vmgpu_verify **ret, char **ret_error);
+struct vmgpu_verify *vmgpu_verify_unref(struct vmgpu_verify *v);
+size_t vmgpu_verify_n_devices(const struct vmgpu_verify *v);
+int vmgpu_verify_device(const struct vmgpu_verify *v, size_t i, struct vmgpu_verify_device *ret);
+/* Every device was seen (false when there is none). */
+bool vmgpu_verify_all_seen(const struct vmgpu_verify *v);
+/* The guest agent answered; its OS id ("mswindows", "debian", ...) and
+ * name, NULL when it did not. */
+bool vmgpu_verify_agent_answered(const struct vmgpu_verify *v);
+const char *vmgpu_verify_agent_os(const struct vmgpu_verify *v);
+const char *vmgpu_verify_agent_os_name(const struct vmgpu_verify *v);
+/* Why no agent answered (NULL when one did or none was asked). */
+const char *vmgpu_verify_agent_note(const struct vmgpu_verify *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@ static const struct tool_cmd commands[] = {
 	{ "detach", cmd_detach, "Take a GPU out of a VM's definition again" },
 	{ "partition", cmd_partition, "Split a GPU among VMs: list, create and remove SR-IOV, mdev and vGPU slices" },
 	{ "plan", cmd_plan, "Place a pool of desktops onto this host's GPUs and slices (--apply makes it so)" },
+	{ "verify", cmd_verify, "Tell whether a running VM's guest has each device vmgpu gave it" },
 	{ "status", cmd_status, "Show what vmgpu has assigned and whether the host still matches" },
 	{ "recover", cmd_recover, "Roll back (or --finish) an interrupted assign or release" },
 };
@@ -131,8 +132,8 @@ static void usage(FILE *f)
 		   "  -v, --verbose      log what is read and skipped\n"
 		   "  -h, --help         show this help (or COMMAND --help)\n"
 		   "      --version      show the version\n\n"
-		   "Exit status: 0 ok, 1 usage error, 2 failure (host unreadable, device not found),\n"
-		   "3 refused as unsafe (nothing changed).\n"
+		   "Exit status: 0 ok, 1 usage error (verify: also a device not seen), 2 failure (host\n"
+		   "unreadable, device not found), 3 refused as unsafe (nothing changed).\n"
 		   "See vmgpu(8).\n");
 }
 

@@ -12,6 +12,7 @@
 #define EXIT_USAGE 1  /* bad option, malformed argument */
 #define EXIT_FAILED 2 /* host unreadable, device not found, operation failed */
 #define EXIT_REFUSED 3 /* refused as unsafe: nothing was changed */
+#define EXIT_NOT_SEEN 1 /* verify: some device is not in the guest */
 
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
@@ -62,6 +63,7 @@ int cmd_attach(struct tool_opts *opts, int argc, char **argv);
 int cmd_detach(struct tool_opts *opts, int argc, char **argv);
 int cmd_partition(struct tool_opts *opts, int argc, char **argv);
 int cmd_plan(struct tool_opts *opts, int argc, char **argv);
+int cmd_verify(struct tool_opts *opts, int argc, char **argv);
 
 /* common.c */
 int tool_check_device_syntax(char *const *devices, size_t n);

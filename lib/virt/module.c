@@ -21,6 +21,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -762,10 +763,137 @@ static int render(const struct virt_req *req, const char *domain_xml, const char
 	return r;
 }
 
+/* ---- a running domain, for vmgpu verify ---- */
+
+struct virt_domain {
+	virConnectPtr conn;
+	virDomainPtr dom;
+};
+
+_printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return r;
+}
+
+static void domain_close(struct virt_domain *d)
+{
+	if (!d)
+		return;
+	if (d->dom)
+		virDomainFree(d->dom);
+	if (d->conn)
+		virConnectClose(d->conn);
+	free(d);
+}
+
+static int domain_open(const char *uri, const char *vm, bool libvirt_shared, struct virt_domain **ret,
+		       char **ret_error)
+{
+	const char *u = uri ? uri : "qemu:///system";
+	struct virt_domain *d = calloc(1, sizeof(*d));
+	int r = 0;
+
+	if (!d)
+		return -ENOMEM;
+	if (!libvirt_shared)
+		virSetErrorFunc(NULL, quiet);
+	if (!(d->conn = virConnectOpen(u)))
+		r = fail(ret_error, -ECONNREFUSED, "cannot connect to %s: %s", u, lverr());
+	else if (virConnSetErrorFunc(d->conn, NULL, quiet), !(d->dom = virDomainLookupByName(d->conn, vm)))
+		r = fail(ret_error, -ENOENT, "no domain named '%s' on %s", vm, u);
+	else if (virDomainIsActive(d->dom) != 1)
+		r = fail(ret_error, -ESRCH, "domain '%s' is not running: only a running guest can show its devices", vm);
+	if (r < 0) {
+		domain_close(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+/* libvirt marks the domain tainted (custom-monitor) in its log: the
+ * pass-through is for diagnostics, which this is. */
+static int monitor(struct virt_domain *d, const char *cmd, char **ret_reply, char **ret_error)
+{
+	char *reply = NULL;
+
+	if (virDomainQemuMonitorCommand(d->dom, cmd, &reply, 0) < 0 || !reply)
+		return fail(ret_error, -EIO, "libvirt's QEMU monitor pass-through failed: %s", lverr());
+	*ret_reply = reply;
+	return 0;
+}
+
+/* libvirt turns an agent's {"error": ...} into VIR_ERR_INTERNAL_ERROR;
+ * these mean no agent to talk to (not configured, not connected, silent,
+ * out of sync, domain gone). */
+static bool no_agent(int code)
+{
+	return code == VIR_ERR_AGENT_UNRESPONSIVE || code == VIR_ERR_AGENT_UNSYNCED ||
+	       code == VIR_ERR_ARGUMENT_UNSUPPORTED || code == VIR_ERR_OPERATION_UNSUPPORTED ||
+	       code == VIR_ERR_OPERATION_INVALID || code == VIR_ERR_NO_SUPPORT;
+}
+
+static int agent(struct virt_domain *d, const char *cmd, int timeout_s, char **ret_reply, char **ret_error)
+{
+	char *reply = virDomainQemuAgentCommand(d->dom, cmd, timeout_s, 0);
+	virErrorPtr e;
+
+	if (reply) {
+		*ret_reply = reply;
+		return 0;
+	}
+	e = virGetLastError();
+	return fail(ret_error, e && no_agent(e->code) ? -ENOTCONN : -EREMOTEIO, "%s", lverr());
+}
+
+static int aliases(struct virt_domain *d, char **ret, char **ret_error)
+{
+	xmlDocPtr live = live_doc(d->dom);
+	xmlNodePtr devices = live ? child(xmlDocGetRootElement(live), "devices") : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!devices) {
+		xmlFreeDoc(live);
+		return fail(ret_error, -EIO, "cannot read the live definition: %s", lverr());
+	}
+	if (!(f = open_memstream(&buf, &len))) {
+		xmlFreeDoc(live);
+		return -ENOMEM;
+	}
+	for (xmlNodePtr n = devices->children; n; n = n->next) {
+		xmlNodePtr a = n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST "hostdev") == 0 ? child(n, "alias")
+													    : NULL;
+		xmlChar *name = a ? xmlGetProp(a, BAD_CAST "name") : NULL;
+		if (name && strncmp((const char *)name, "ua-vmgpu-", 9) == 0 && !strchr((const char *)name, '\n'))
+			fprintf(f, "%s\n", (const char *)name);
+		xmlFree(name);
+	}
+	xmlFreeDoc(live);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	return 0;
+}
+
 static const struct virt_ops ops = {
 	.abi = VIRT_MODULE_ABI,
 	.render = render,
 	.update = libvirt_apply,
+	.domain_open = domain_open,
+	.monitor = monitor,
+	.agent = agent,
+	.aliases = aliases,
+	.domain_close = domain_close,
 };
 
 __attribute__((visibility("default"))) const struct virt_ops *vmgpu_virt_module(void)

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VIRT_MODULE_ABI 2
+#define VIRT_MODULE_ABI 3
 
 struct virt_fn {
 	uint32_t domain;
@@ -49,6 +49,9 @@ struct virt_req {
 	bool libvirt_shared;
 };
 
+/* A running domain, for vmgpu verify (opaque to libvmgpu). */
+struct virt_domain;
+
 struct virt_ops {
 	int abi;
 	/* DOMAIN_XML (NULL: a q35 skeleton named VM) edited to hold REQ. */
@@ -56,6 +59,20 @@ struct virt_ops {
 	/* Through libvirt: see vmgpu_libvirt_update() in vmgpu.h. */
 	int (*update)(const struct virt_req *req, const char *uri, const char *vm, bool detach, bool dry_run,
 		      char **ret_xml, char **ret_report);
+	/* The running domain VM: -ESRCH when it does not run, -ENOENT when
+	 * there is none, -ECONNREFUSED when libvirt cannot be reached. */
+	int (*domain_open)(const char *uri, const char *vm, bool libvirt_shared, struct virt_domain **ret,
+			   char **ret_error);
+	/* A QMP command through libvirt's monitor (libvirt-qemu); the reply
+	 * as QEMU gave it. */
+	int (*monitor)(struct virt_domain *d, const char *cmd, char **ret_reply, char **ret_error);
+	/* A guest agent command (libvirt syncs first): -ENOTCONN when no
+	 * agent answers within TIMEOUT_S, -EREMOTEIO when it refused. */
+	int (*agent)(struct virt_domain *d, const char *cmd, int timeout_s, char **ret_reply, char **ret_error);
+	/* The aliases ("ua-vmgpu-...") of the hostdevs in the live
+	 * definition, each ended by a newline. */
+	int (*aliases)(struct virt_domain *d, char **ret, char **ret_error);
+	void (*domain_close)(struct virt_domain *d);
 };
 
 /* The module's one exported symbol. */

@@ -251,6 +251,53 @@ one_line_error "libvirt refuses the definition (mdev)"
 run "libvirt refuses the definition (PCI)" 2 "$VMGPU" --root "$mdx" attach 01:00.0 --managed --vm dup --connect "test://$tmp/node.xml"
 one_line_error "libvirt refuses the definition (PCI)"
 
+# --- verify: usage, unreachable QEMU or libvirt, and a real QEMU when there is one ---
+run "verify --help" 0 "$VMGPU" verify --help
+run "verify without --vm or --qmp" 1 "$VMGPU" verify
+one_line_error "verify without --vm or --qmp"
+run "verify with --vm and --qmp" 1 "$VMGPU" verify --vm a --qmp "$tmp/q.sock"
+one_line_error "verify with --vm and --qmp"
+run "verify --qga with --vm" 1 "$VMGPU" verify --vm a --qga "$tmp/g.sock"
+one_line_error "verify --qga with --vm"
+run "verify a malformed device" 1 "$VMGPU" verify --qmp "$tmp/q.sock" 01:00
+one_line_error "verify a malformed device"
+run "verify an unreachable QMP socket" 2 "$VMGPU" verify --qmp "$tmp/no-such.sock"
+one_line_error "verify an unreachable QMP socket"
+run "verify a file that is no socket" 2 "$VMGPU" verify --qmp "$tmp/afile"
+one_line_error "verify a file that is no socket"
+run "verify without the libvirt module" 2 env -u VMGPU_MODULE_DIR "$tmp/alone/vmgpu" verify --vm d
+one_line_error "verify without the libvirt module"
+# libvirt's test driver has no QEMU monitor: the pass-through fails, one line
+run "verify --vm: libvirt has no monitor to ask" 2 "$VMGPU" verify --vm test --connect test:///default
+one_line_error "verify --vm: libvirt has no monitor to ask"
+run "verify --vm: no such domain" 2 "$VMGPU" verify --vm nosuch --connect test:///default
+one_line_error "verify --vm: no such domain"
+if command -v qemu-system-x86_64 >/dev/null; then
+	qemu-system-x86_64 -machine q35 -accel tcg -nodefaults -display none -m 128 \
+		-qmp "unix:$tmp/q.sock,server=on,wait=off" \
+		-device pcie-root-port,id=vmgpu-rp0,bus=pcie.0,chassis=96,slot=0 \
+		-device edu,id=vmgpu-0000-01-00-0,bus=vmgpu-rp0,addr=00.0 \
+		-device pcie-root-port,id=vmgpu-rp1,bus=pcie.0,chassis=97,slot=1 \
+		-device edu,id=vmgpu-0000-02-00-1,bus=vmgpu-rp1,addr=00.1 >/dev/null 2>&1 &
+	qemu=$!
+	# SeaBIOS numbers the ports' buses and places the BARs in a few seconds
+	for _ in $(seq 60); do
+		"$VMGPU" --root "$gpu" verify --qmp "$tmp/q.sock" 0000:01:00.0 >/dev/null 2>&1 && break
+		sleep 0.5
+	done
+	run "verify a device the guest has" 0 "$VMGPU" --root "$gpu" verify --qmp "$tmp/q.sock" 0000:01:00.0
+	grep -q '^0000:01:00.0  seen ' "$tmp/out" && ok "its line says seen" || bad "its line says seen" "$(cat "$tmp/out")"
+	run "verify every vmgpu device (fn 1 alone)" 1 "$VMGPU" --root "$gpu" verify --qmp "$tmp/q.sock"
+	[ "$(wc -l <"$tmp/out")" -eq 2 ] && grep -q '^0000:02:00.1  not seen  .*no function 0' "$tmp/out" &&
+		ok "one line per device, fn 1 alone not seen" || bad "one line per device, fn 1 alone not seen" "$(cat "$tmp/out")"
+	run "verify --json" 1 "$VMGPU" --root "$gpu" verify --qmp "$tmp/q.sock" --json 01:00.0 05:00.0
+	json_check "verify JSON contract" 'd["schema"] == "vmgpu.verify/1" and d["all_seen"] is False and [x["seen"] for x in d["devices"]] == [True, False] and d["devices"][0]["qemu"]["port"] == "vmgpu-rp0" and d["devices"][0]["expected"]["function"] == 0 and d["devices"][1]["qemu"]["present"] is False and d["agent"]["answered"] is False'
+	kill "$qemu"
+	wait "$qemu" 2>/dev/null
+else
+	echo "ok - verify against QEMU # SKIP no qemu-system-x86_64"
+fi
+
 # Nothing above changed the fixture.
 [ "$(snapshot "$gpu")" = "$before" ] && ok "fixture unchanged" || bad "fixture unchanged"
 

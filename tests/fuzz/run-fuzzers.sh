@@ -11,7 +11,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 ninja -C build-fuzz >/dev/null
 pass=0 fail=0
-for t in address resource config iomem attr journal vendor pool; do
+for t in address resource config iomem attr journal vendor pool qmp; do
 	work=$(mktemp -d)
 	cp tests/fuzz/corpus/$t/* "$work/"
 	if (cd build-fuzz && UBSAN_OPTIONS=halt_on_error=1 ./tests/fuzz/fuzz-$t -max_total_time="$secs" \
