@@ -16,6 +16,12 @@
 #                running tests/guest/l2-init.  It is a separate tree laid out
 #                like / (nested/root), carried into one guest run with
 #                run-guest.sh -r; the base initramfs does not change.
+#                L2 also gets Debian's QEMU guest agent (qemu-ga from
+#                qemu-guest-agent, installed on the host when missing, with
+#                the libraries ldd lists) and the virtio_pci + virtio_console
+#                modules (L2's /init loads them and starts qemu-ga on the
+#                org.qemu.guest_agent.0 port when L2 has a virtio-serial
+#                device).
 #   --force      rebuild the initramfs even when its inputs did not change
 #
 # Everything goes under the build dir $VMGPU_GUEST_DIR (default:
@@ -36,7 +42,8 @@
 #
 # Host packages (apt-get install, only for what is missing; needs root):
 #   qemu-system-x86 cpio kmod xz-utils pciutils (+ make gcc linux-headers for
-#   --with-mdev).  busybox-static and the kernel are fetched with
+#   --with-mdev; qemu-guest-agent for --with-nested: without it the kit has
+#   no guest agent, and says so).  busybox-static and the kernel are fetched with
 #   `apt-get download` and unpacked, not installed.
 #
 # Environment:
@@ -81,8 +88,8 @@ for arg in "$@"; do
         --with-mdev) WITH_MDEV=1 ;;
         --with-nested) WITH_NESTED=1 ;;
         --force) FORCE=1 ;;
-        -h|--help) sed -n '2,54p' "$0"; exit 0 ;;
-        *) sed -n '2,54p' "$0" >&2; exit 2 ;;
+        -h|--help) sed -n '2,61p' "$0"; exit 0 ;;
+        *) sed -n '2,61p' "$0" >&2; exit 2 ;;
     esac
 done
 
@@ -132,6 +139,17 @@ for pc in $HOST_TOOLS; do
     command -v "${pc#*:}" > /dev/null || PATH=$PATH:/usr/sbin:/sbin
     command -v "${pc#*:}" > /dev/null || skip "${pc#*:} (package ${pc%%:*}) not found"
 done
+# The nested kit's guest agent (L2's qemu-ga, for `vmgpu verify`): optional.
+QGA=""
+if [ -n "$WITH_NESTED" ]; then
+    PATH=$PATH:/usr/sbin:/sbin
+    if ! command -v qemu-ga > /dev/null; then
+        apt_install qemu-guest-agent ||
+            say "WARNING: no qemu-ga (package qemu-guest-agent): the nested kit's L2 has no guest agent"
+    fi
+    QGA=$(command -v qemu-ga || true)
+    [ -n "$QGA" ] && QGA=$(readlink -f "$QGA")
+fi
 
 # ------------------------------------------------------------- fetch packages
 # fetch_deb PKG [VERSION] -> path of the .deb in $DEBS (downloaded if needed)
@@ -309,8 +327,12 @@ if [ -n "$WITH_NESTED" ]; then
         p=$(fw_path "$f") || die "--with-nested: QEMU firmware $f not found"
         fwlist="$fwlist $p"
     done
+    # L2's virtio-serial driver for the guest agent, in load order (the
+    # Debian kernel has virtio, virtio_pci and virtio_console as modules)
+    l2mods=$(modprobe -d "$KROOT" -S "$KVER" --show-depends -a virtio_pci virtio_console |
+             awk '$1 == "insmod" && !seen[$2]++ { print $2 }')
     # shellcheck disable=SC2086
-    nin=$( { echo "$KDEBVER $KVER $BBVER"; sha256sum "$Q" $fwlist "$VMLINUZ" "$GDIR/busybox";
+    nin=$( { echo "$KDEBVER $KVER $BBVER $QGA"; sha256sum "$Q" $fwlist "$VMLINUZ" "$GDIR/busybox" $QGA $l2mods;
              cat "$HERE/l2-init" "$0"; } | sha256sum | cut -c1-16)
     if [ -n "$FORCE" ] || [ ! -x "$NESTDIR/root/usr/bin/qemu-system-x86_64" ] ||
        [ "$(cat "$NESTDIR/inputs" 2>/dev/null)" != "$nin" ]; then
@@ -330,12 +352,26 @@ if [ -n "$WITH_NESTED" ]; then
         cp "$GDIR/busybox" "$L2/bin/busybox"
         ln -s busybox "$L2/bin/sh"
         install -m 755 "$HERE/l2-init" "$L2/init"
+        # l2-init insmods /lib/l2mods/*.ko in name order
+        mkdir -p "$L2/lib/l2mods"
+        i=0
+        for ko in $l2mods; do
+            i=$((i + 1)); cp "$ko" "$L2/lib/l2mods/$(printf %02d $i)-$(basename "$ko")"
+        done
+        if [ -n "$QGA" ]; then
+            mkdir -p "$L2/usr/sbin"
+            cp "$QGA" "$L2/usr/sbin/qemu-ga"
+            for lib in $(ldd "$QGA" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+                mkdir -p "$L2$(dirname "$lib")"
+                cp -L "$lib" "$L2$lib"
+            done
+        fi
         find "$L2" -exec touch -h -d @0 {} +
         (cd "$L2" && find . -mindepth 1 | LC_ALL=C sort |
             cpio -o -H newc --reproducible -R 0:0 --quiet) > "$KIT/l2-initrd.cpio"
         rm -rf "$L2"
         echo "$nin" > "$NESTDIR/inputs"
-        say "nested kit: $(du -sh "$NR" | cut -f1) in $NR"
+        say "nested kit: $(du -sh "$NR" | cut -f1) in $NR (L2 initrd $(du -h "$KIT/l2-initrd.cpio" | cut -f1)${QGA:+, with qemu-ga})"
     fi
 fi
 NESTED_ROOT=""

@@ -23,10 +23,17 @@
 #   nested VMGPU           scenarios/assign-nested.sh: a nested L2 VM (QEMU
 #                          -accel kvm in the guest) gets the assigned devices;
 #                          runs make-guest.sh --with-nested first
+#   journey VMGPU          scenarios/journey.sh: survey, assign/partition,
+#                          attach --format qemu, an L2 VM started with
+#                          exactly the rendered lines (GPU + audio, two VFs,
+#                          an mbochs mdev, and a hand-placed fn 1 without
+#                          fn 0), L2's view of its bus, vmgpu verify against
+#                          the running L2; runs make-guest.sh --with-nested
+#                          --with-mdev first
 # The assign scenarios also get json-flat.awk, scenarios/assign-common.sh and
-# two static helpers built here with gcc -static (vfio-viable.c,
-# hold-lock.c); without a static libc they run without them (the checks that
-# need them are skipped or fail, and say so).
+# three static helpers built here with gcc -static (vfio-viable.c,
+# hold-lock.c, qmp-send.c); without a static libc they run without them (the
+# checks that need them are skipped or fail, and say so).
 #
 # First runs make-guest.sh (installs QEMU etc. with apt-get when missing and
 # root, downloads the Debian kernel once; a no-op when up to date).
@@ -34,16 +41,18 @@
 # Debian/apt, no network, not root; or VMGPU_GUEST_SKIP=1), else failure.
 # Environment: VMGPU_GUEST_DIR (build dir, default <repo>/build/guest),
 # VMGPU_GUEST_KEEP=DIR (keep what the guest sent back in DIR/<scenario>),
-# VMGPU_GUEST_TIMEOUT (seconds per guest run, default 240; assign-stress 480).
+# VMGPU_GUEST_TIMEOUT (seconds per guest run, default 240; assign-stress and
+# journey 480); VMGPU_JOURNEYS (journey.sh's JOURNEYS).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCENARIO=${1:?usage: test-guest.sh harness|survey|assign|assign-refusals|assign-faults|assign-stress|nested [VMGPU]}
+SCENARIO=${1:?usage: test-guest.sh harness|survey|assign|assign-refusals|assign-faults|assign-stress|nested|journey [VMGPU]}
 
 if [ -n "${VMGPU_GUEST_SKIP:-}" ]; then echo "SKIP: VMGPU_GUEST_SKIP is set"; exit 77; fi
 
 t0=$(date +%s.%N)
 MAKE_ARGS=()
 [ "$SCENARIO" = nested ] && MAKE_ARGS=(--with-nested)
+[ "$SCENARIO" = journey ] && MAKE_ARGS=(--with-nested --with-mdev)
 "$HERE/make-guest.sh" ${MAKE_ARGS[@]+"${MAKE_ARGS[@]}"}
 rc=$?
 if [ $rc -eq 77 ]; then
@@ -62,6 +71,7 @@ else
 fi
 TIMEOUT=${VMGPU_GUEST_TIMEOUT:-240}
 [ "$SCENARIO" = assign-stress ] && TIMEOUT=${VMGPU_GUEST_TIMEOUT:-480}
+[ "$SCENARIO" = journey ] && TIMEOUT=${VMGPU_GUEST_TIMEOUT:-480}
 RUN=("$HERE/run-guest.sh" -t "$TIMEOUT" -o "$OUT")
 
 # assign_run SCRIPT [run-guest.sh options...]: an assign scenario, with vmgpu
@@ -72,7 +82,7 @@ assign_run() {
     VMGPU=${VMGPU_ARG:?usage: test-guest.sh $SCENARIO VMGPU}
     [ -x "$VMGPU" ] || { echo "FAIL: $VMGPU is not an executable"; return 1; }
     files=("$HERE/json-flat.awk" "$HERE/scenarios/assign-common.sh")
-    for h in vfio-viable hold-lock; do
+    for h in vfio-viable hold-lock qmp-send; do
         if gcc -static -O2 -Wall -o "$TMP/$h" "$HERE/$h.c" 2> "$TMP/$h.err"; then
             files+=("$TMP/$h")
         else
@@ -154,6 +164,21 @@ nested)
     fi
     # L1 needs room for the kit (~60 MB unpacked) and the L2's 128 MB
     assign_run assign-nested.sh -r "$NESTED_ROOT" -m 1536
+    rc=$?
+    if [ -e "$OUT/skip" ]; then
+        echo "SKIP: $(cat "$OUT/skip")"; exit 77
+    fi
+    ;;
+journey)
+    # shellcheck source=/dev/null
+    . "${VMGPU_GUEST_DIR:-$HERE/../../build/guest}/guest.env"
+    if [ -z "${NESTED_ROOT:-}" ] || [ "${MDEV:-0}" != 1 ]; then
+        echo "FAIL: make-guest.sh --with-nested --with-mdev left no nested kit or no mdev samples"; exit 1
+    fi
+    # One L1 vCPU: L2 (KVM on TCG's emulated SVM) boots faster and steadier
+    # than with two (tests/guest/libvirt/README.md, "Why these choices").
+    assign_run journey.sh -r "$NESTED_ROOT" -m 1536 -s 1 \
+        ${VMGPU_JOURNEYS:+-e "JOURNEYS=$VMGPU_JOURNEYS"}
     rc=$?
     if [ -e "$OUT/skip" ]; then
         echo "SKIP: $(cat "$OUT/skip")"; exit 77

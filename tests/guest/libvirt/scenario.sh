@@ -30,8 +30,12 @@
 #            vmgpu release: driverless again
 #   gpu      the "GPU + HDMI audio" group (01:00.0 stdvga on bochs-drm +
 #            01:00.1 HDA on snd_hda_intel): assign, attach, L2 sees
-#            1234:1111 and 8086:293e as two functions of one slot; destroy,
-#            detach, release: the host drivers are back
+#            1234:1111 and 8086:293e as two functions of one slot, behind a
+#            root port; vmgpu verify --vm l2 (libvirt's monitor and the
+#            guest agent in L2): both seen, exit 0; destroy, detach, start
+#            again: L2 no longer lists them, and vmgpu verify --vm l2
+#            0000:01:00.0 says not seen (exit 1); destroy, release: the
+#            host drivers are back, exactly as before the phase
 #   live     L2 boots without edu (the control); vmgpu assign + attach while
 #            it runs: QEMU has the device at once (monitor "info pci"),
 #            attach again is no error and adds nothing, release refuses;
@@ -42,6 +46,10 @@
 # domain used unmanaged ("inactive list") and, when another start then uses
 # it managed, does not give it back at destroy ("Not reattaching unmanaged
 # PCI device").  That is libvirtd state, gone with a daemon restart.
+#
+# The domain has a guest agent channel (org.qemu.guest_agent.0): L2's init
+# starts qemu-ga on it (the nested kit carries it), for vmgpu verify.  When
+# this vmgpu has no verify command, those checks are "ok ... # SKIP".
 #
 # Output: "ok - ..." / "not ok - ..." lines, details on "#" lines; on a
 # failure the daemon's log and the L2 console are printed.  Exit status = the
@@ -168,6 +176,7 @@ domxml() {   # domxml NAME
     <controller type='pci' model='pcie-root-port'/>
     <controller type='pci' model='pcie-to-pci-bridge'/>
     <serial type='file'><source path='/tmp/$1.console'/><target port='0'/></serial>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>
@@ -200,7 +209,58 @@ start_l2() {
     cp "$CONSOLE" "/tmp/l2-$1.console"
 }
 l2_has_edu() { tr -d '\r' < "$CONSOLE" | grep -q '^L2-PCI .* 1234:11e8 '; }
+HAVE_VERIFY=1
+"$VMGPU" verify --help 2>&1 | grep -q "unknown command" && HAVE_VERIFY=""
+# verify LABEL WANT_RC WANT_SEEN MIN_N [DEVICE...]: vmgpu verify --vm l2
+# --json: at least MIN_N devices listed, each with seen=WANT_SEEN, and
+# all_seen=WANT_SEEN
+verify() {
+    label=$1 wrc=$2 wseen=$3 wn=$4; shift 4
+    if [ -z "$HAVE_VERIFY" ]; then ok "$label: vmgpu verify --vm l2 $* # SKIP vmgpu has no verify command"; return; fi
+    # (the guest agent may still be connecting: libvirt says so; retry)
+    i=0
+    while :; do
+        "$VMGPU" verify --vm l2 --connect "$URI" --json "$@" > /tmp/v.out 2> /tmp/v.err
+        RC=$?
+        [ "$RC" = 2 ] && [ $i -lt 10 ] && grep -qi 'agent' /tmp/v.err || break
+        i=$((i + 1)); sleep 1
+    done
+    note "\$ vmgpu verify --vm l2 --connect $URI --json $* -> $RC ($(uptime_s)s, $i retries)"
+    cat /tmp/v.err >> /tmp/v.out
+    rc_is "$label: vmgpu verify --vm l2 $*: exit $wrc" "$wrc"
+    cp /tmp/v.out "/tmp/verify-$label.json"
+    if awk -f /testbed/json-flat.awk /tmp/v.out > /tmp/v.flat 2>/dev/null; then
+        n=$(grep -c '^\.devices\[[0-9]*\]\.seen=' /tmp/v.flat)
+        bad=$(grep '^\.devices\[[0-9]*\]\.seen=' /tmp/v.flat | grep -v "=$wseen\$")
+        if [ "$n" -ge "$wn" ] && [ -z "$bad" ]; then ok "$label: verify: $n device(s), each seen=$wseen"
+        else nok "$label: verify: at least $wn device(s), each seen=$wseen"; indent < /tmp/v.flat; fi
+        is "$label: verify: all_seen=$wseen" "$(sed -n 's/^\(\.[a-z_]*\)*\.all_seen=//p' /tmp/v.flat | head -n 1)" "$wseen"
+    else
+        nok "$label: verify --json prints JSON"; indent < /tmp/v.out
+    fi
+}
+# l2_gpu_slot: "SLOT UPID" when L2 has 1234:1111 and 8086:293e as functions
+# 0 and 1 of one slot (L2-DEV lines: address, ids, class, up=, upid=)
+l2_gpu_slot() {
+    tr -d '\r' < "$CONSOLE" | awk '$1 == "L2-DEV" && $3 == "1234:1111" && $2 ~ /\.0$/ { v = substr($2, 1, length($2) - 2); vu = $6 }
+        $1 == "L2-DEV" && $3 == "8086:293e" && $2 ~ /\.1$/ { h = substr($2, 1, length($2) - 2) }
+        END { if (v != "" && v == h) print v, vu }'
+}
+l2_has_gpu() { tr -d '\r' < "$CONSOLE" | grep -qE '^L2-PCI .* (1234:1111|8086:293e) '; }
 l2_edu_ok() { tr -d '\r' < "$CONSOLE" | grep -q '^L2-EDU .* ok$'; }
+# check_l2_qga LABEL: L2's init started its guest agent on the channel
+check_l2_qga() {
+    if tr -d '\r' < "$CONSOLE" | grep -q '^L2-QGA up'; then ok "$1: L2 started its guest agent"
+    else nok "$1: L2 started its guest agent ($(tr -d '\r' < "$CONSOLE" | grep '^L2-QGA'))"; fi
+}
+# hsnap: every PCI function's driver and override, /dev/vfio, vmgpu status
+# (without timestamps), and vmgpu's journal, one line
+hsnap() {
+    for d in "$SYS"/*; do printf '%s=%s/%s ' "${d##*/}" "$(drv "${d##*/}")" "$(cat "$d/driver_override")"; done
+    printf 'vfio: %s ' "$(ls /dev/vfio | tr '\n' ' ')"
+    printf 'status: %s ' "$("$VMGPU" status --json 2>&1 | awk -f /testbed/json-flat.awk 2>&1 | grep -v '\.since=' | tr '\n' ' ')"
+    printf 'journal: %s\n' "$(ls /var/lib/vmgpu/journal 2>/dev/null)"
+}
 destroy_l2() {
     virsh destroy l2 > /tmp/destroy.out 2>&1
     is "$1: virsh destroy l2" "$(virsh domstate l2 2>&1)" "shut off"
@@ -275,6 +335,7 @@ gpu)
     # The "GPU + HDMI audio" group: stdvga 01:00.0 (bochs-drm) with its
     # companion ich9-hda 01:00.1 (snd_hda_intel).  One <hostdev> per
     # function, both on vmgpu's root port as one multifunction slot.
+    GPU_S0=$(hsnap)
     v assign "$VGA"
     rc_is "gpu: vmgpu assign $VGA" 0
     is "gpu: both functions on vfio-pci" "$(drv $VGA) $(drv $HDA)" "vfio-pci vfio-pci"
@@ -284,22 +345,34 @@ gpu)
     is "gpu: the definition has both functions" "$(hostdevs --inactive | tr '\n' ' ' | sed 's/ $//')" \
         "0x0000:0x01:0x00.0x0 managed=no 0x0000:0x01:0x00.0x1 managed=no"
     if start_l2 gpu; then
-        l2pci=$(tr -d '\r' < "$CONSOLE" | sed -n 's/^L2-PCI \([0-9a-f:]*\)\.\([0-7]\) \([0-9a-f:]*\) .*/\1 \2 \3/p')
-        vga=$(echo "$l2pci" | awk '$3 == "1234:1111" { print $1 }')
-        hda=$(echo "$l2pci" | awk '$3 == "8086:293e" { print $1 }')
-        if [ -n "$vga" ] && [ "$vga" = "$hda" ]; then
-            ok "gpu: L2 has 1234:1111 and 8086:293e as functions of one slot ($vga)"
+        slot=$(l2_gpu_slot)
+        if [ -n "$slot" ]; then
+            ok "gpu: L2 has 1234:1111 and 8086:293e as functions 0 and 1 of one slot (${slot% *})"
         else
-            nok "gpu: L2 has 1234:1111 and 8086:293e as functions of one slot (vga '$vga', hda '$hda')"
+            nok "gpu: L2 has 1234:1111 and 8086:293e as functions 0 and 1 of one slot"
+            tr -d '\r' < "$CONSOLE" | grep '^L2-DEV' | indent
         fi
+        is "gpu: that slot is behind a pcie-root-port (1b36:000c)" "${slot#* }" "upid=1b36:000c"
+        check_l2_qga gpu
+        verify gpu 0 true 2
     fi
     destroy_l2 gpu
     v detach "$VGA" --vm l2 --connect "$URI"
     rc_is "gpu: vmgpu detach $VGA --vm l2" 0
     is "gpu: no <hostdev> left" "$(hostdevs --inactive)" ""
+    is "gpu: no ua-vmgpu-* left" "$(aliases --inactive)" ""
+    # the domain started again, without them
+    if start_l2 gpu-detached; then
+        if l2_has_gpu; then nok "gpu: after detach, L2 no longer lists 1234:1111 or 8086:293e"
+        else ok "gpu: after detach, L2 no longer lists 1234:1111 or 8086:293e"; fi
+        check_l2_qga gpu-detached
+        verify gpu-detached 1 false 1 "$VGA"
+    fi
+    destroy_l2 gpu-detached
     v release "$VGA"
     rc_is "gpu: vmgpu release $VGA" 0
     is "gpu: the host drivers are back" "$(drv $VGA) $(drv $HDA)" "bochs-drm snd_hda_intel"
+    is "gpu: the host is exactly as before the phase" "$(hsnap)" "$GPU_S0"
     ;;
 live)
     # The domain boots without the device (the control: L2 has no edu),

@@ -64,7 +64,7 @@ done
 # with two, and the rare nested-KVM crashes seen with two did not occur.
 "$GUEST/run-guest.sh" -t "${VMGPU_GUEST_TIMEOUT:-600}" -m 2048 -s 1 -o "$OUT" \
     -r "$NESTED_ROOT" -r "$GDIR/libvirt-root" -b "$VMGPU" -b "$MODULE" \
-    ${ENVS[@]+"${ENVS[@]}"} "$HERE/scenario.sh"
+    ${ENVS[@]+"${ENVS[@]}"} "$HERE/scenario.sh" "$GUEST/json-flat.awk"
 rc=$?
 echo "test-libvirt-guest: exit status $rc, $(secs "$t0")s in all"
 # keep meson's special statuses (77 skip, 99 hard error) for real skips only
