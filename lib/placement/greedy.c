@@ -448,3 +448,14 @@ int greedy_best(struct model *c, struct greedy_run *best)
 	}
 	return e;
 }
+
+void greedy_free(struct model *c)
+{
+	if (c->pool)
+		bound_relax_free(c->pool);
+	free(c->pool);
+	free(c->col_of);
+	free(c->order[0]);
+	free(c->order[1]);
+	free(c->ord_start);
+}

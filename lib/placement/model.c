@@ -188,13 +188,6 @@ void model_free(struct model *c)
 	free(c->cls);
 	free(c->by_cls);
 	free(c->cls_start);
-	free(c->col_of);
-	free(c->order[0]);
-	free(c->order[1]);
-	free(c->ord_start);
-	if (c->pool)
-		bound_relax_free(c->pool);
-	free(c->pool);
 }
 
 int model_init(struct model *c)

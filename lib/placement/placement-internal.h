@@ -67,7 +67,7 @@ struct model {
 	size_t *cls;              /* slice class of each desktop: smallest VRAM size that fits; NONE */
 	size_t *by_cls;           /* slice desktops by class, then index */
 	size_t *cls_start;        /* class m: by_cls[cls_start[m] .. cls_start[m + 1]) */
-	/* Set by greedy_best(), freed by model_free(): */
+	/* Set by greedy_best(), freed by greedy_free() (the rest by model_free()): */
 	struct bound_relax *pool; /* the LP over the whole pool; NULL: not solved */
 	size_t *col_of;           /* demand column -> the pool LP's column; NONE */
 	size_t *order[2];         /* per class, the GPUs that fit it in the order they are opened:
@@ -177,4 +177,6 @@ struct greedy_run {
 /* Plan with the LP over the whole pool, run every strategy, keep the best
  * in *BEST (zeroed first; free it with greedy_run_free() whatever the return). */
 int greedy_best(struct model *c, struct greedy_run *best);
+/* What greedy_best() left in C: the pool LP, the column map, the orders. */
+void greedy_free(struct model *c);
 void greedy_run_free(struct greedy_run *r);

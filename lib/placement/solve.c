@@ -112,6 +112,7 @@ int placement_solve(const struct placement_gpu *gpus, size_t n_gpus,
 	e = model_init(&c);
 	if (e >= 0)
 		e = solve(&c, ret);
+	greedy_free(&c);
 	model_free(&c);
 	return e;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "verify.h"
-#include "vmgpu-internal.h"
+#include "host.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
  */
 #pragma once
 
-#include "vmgpu-internal.h"
+#include "apply.h"
 
 struct ksim {
 	char root[256];

@@ -4,7 +4,7 @@
 
 #include "fixture.h"
 #include "testlib.h"
-#include "vmgpu-internal.h"
+#include "host.h"
 
 static void gpu_cfg(struct fx_cfg *c)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "testlib.h"
-#include "vmgpu-internal.h"
+#include "host.h"
 
 static void t_address(void)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "journal.h"
+#include "state.h"
 #include "kernel-sim.h"
 #include "testlib.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fixture.h"
-#include "split.h"
+#include "partition.h"
 #include "testlib.h"
 
 struct inv {

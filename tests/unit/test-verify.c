@@ -16,7 +16,7 @@
 #include "fixture.h"
 #include "testlib.h"
 #include "verify.h"
-#include "vmgpu-internal.h"
+#include "host.h"
 
 #define UUID "6ef2a1b3-5a1c-4f3e-9a51-0f0b1c2d3e4f"
 
