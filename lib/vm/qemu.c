@@ -66,8 +66,16 @@ VMGPU_EXPORT int vmgpu_render_slices_qemu(const char *const *uuids, size_t n, co
 
 	if (!f)
 		return -ENOMEM;
+	fprintf(f, "-machine q35\n");
+	/* Each mdev is function 0 behind a root port of its own, as a lone
+	 * function of the layout is (a PCIe link and hot-plug, not an
+	 * integrated endpoint). Port ids and chassis numbers apart from the
+	 * layout's (vmgpu-rpN, 0x60+), so both renderings fit one VM. */
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=vmgpu-mdev-%s\n", uuids[i], uuids[i]);
+		fprintf(f,
+			"-device pcie-root-port,id=vmgpu-mdev-rp%zu,bus=pcie.0,chassis=%zu,slot=%zu\n"
+			"-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=vmgpu-mdev-%s,bus=vmgpu-mdev-rp%zu,addr=00.0\n",
+			i, 0x80 + i, 0x80 + i, uuids[i], uuids[i], i);
 	if (render_node)
 		fprintf(f, "-device virtio-vga-gl\n-display egl-headless,rendernode=%s\n", render_node);
 	if (fclose(f) != 0) {

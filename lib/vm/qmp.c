@@ -481,6 +481,10 @@ enum vmgpu_id_kind vmgpu_id_parse(const char *id, char ret_key[static 40])
 	if (strncmp(s, "vmgpu-", 6) != 0)
 		return VMGPU_ID_NONE;
 	s += 6;
+	if (strncmp(s, "mdev-rp", 7) == 0 && s[7] && strspn(s + 7, "0123456789") == strlen(s + 7)) {
+		snprintf(ret_key, 40, "mdev-%s", s + 7);
+		return VMGPU_ID_PORT;
+	}
 	if (strncmp(s, "mdev-", 5) == 0 && is_uuid(s + 5)) {
 		snprintf(ret_key, 40, "%s", s + 5);
 		for (char *p = ret_key; *p; p++)

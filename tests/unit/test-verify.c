@@ -653,6 +653,7 @@ static void t_ids(void)
 	CHECK_EQ_INT(vmgpu_id_parse("vmgpu-rp3", key), VMGPU_ID_PORT);
 	CHECK_EQ_INT(vmgpu_id_parse("ua-vmgpu-rp-0000-01-00", key), VMGPU_ID_PORT);
 	CHECK_EQ_INT(vmgpu_id_parse("ua-vmgpu-rp-0000-04-00-2", key), VMGPU_ID_PORT); /* a VF's own port */
+	CHECK_EQ_INT(vmgpu_id_parse("vmgpu-mdev-rp0", key), VMGPU_ID_PORT); /* an mdev's own port */
 	CHECK_EQ_INT(vmgpu_id_parse("vmgpu-mdev0", key), VMGPU_ID_NONE); /* the old id: no UUID in it */
 	CHECK_EQ_INT(vmgpu_id_parse("vmgpu-0000-01-20-0", key), VMGPU_ID_NONE);
 	CHECK_EQ_INT(vmgpu_id_parse("vmgpu-0000-01-00-8", key), VMGPU_ID_NONE);

@@ -17,8 +17,7 @@
 # and a virtio-serial port org.qemu.guest_agent.0 for qemu-ga (QEMU puts
 # it on the root bus, pcie.0; the layout vmgpu renders goes behind its own
 # root ports).  Then the lines of the rendered file, word-split, as they
-# are (for PCI devices they start with -machine q35; the base names no
-# machine, so that an mdev's lines, which name none, get QEMU's default).
+# are (they start with -machine q35: the base names no machine).
 #
 # Journeys (JOURNEYS="gpu vf mdev negative", the default, in that order;
 # "negative" needs the VFs that "vf" leaves):
@@ -32,9 +31,9 @@
 #             VM: each is function 0 behind its own root port in L2
 #             (1b36:0010); verify: seen
 #   mdev      partition create mbochs mbochs-small --count 1; attach --mdev
-#             UUID --format qemu (one -device line: no machine, no bus); L2
-#             has the mbochs device (1234:1111 class 0x038000) on its root
-#             bus, BARs assigned; verify UUID: seen; partition remove
+#             UUID --format qemu; L2 has the mbochs device (1234:1111 class
+#             0x038000) as function 0 behind a root port of its own, BARs
+#             assigned; verify UUID: seen; partition remove
 #   negative  a hand-built placement that vmgpu would never render: VF
 #             04:00.2 as function 1 of a root port's slot, with no
 #             function 0 (id vmgpu-0000-04-00-2, the id vmgpu renders for
@@ -321,11 +320,11 @@ if want mdev; then
     indent < /tmp/mdev.args
     check "mdev: rendered with sysfsdev=$MDEVS/$U" grep -q "sysfsdev=$MDEVS/$U" /tmp/mdev.args
     if l2_start mdev /tmp/mdev.args; then
-        # mbochs's config space: 1234:1111 class 0x038000 (display, other).
-        # The line names no bus: QEMU puts it on the root bus.
-        is "mdev: nothing behind a bridge in L2 (the line names no root port)" "$(l2_buses)" ""
-        is "mdev: L2 has the mbochs device 1234:1111 class 0x038000 on its root bus, BARs assigned" \
-            "$(l2dev | awk '$3 == "1234:1111" { print $4, $5, ($7 != "bars=-" && $8 == "unset=0") }')" "0x038000 up=root 1"
+        # mbochs's config space: 1234:1111 class 0x038000 (display, other),
+        # function 0 behind a root port of its own, as a lone function is
+        l2_layout mdev /tmp/mdev.args 1234:1111
+        is "mdev: L2 has the mbochs device as 1234:1111 class 0x038000" \
+            "$(l2dev | awk '$3 == "1234:1111" { print $4 }')" "0x038000"
         qga_ping mdev
         verify mdev 0 true $U
         v partition remove $U
