@@ -12,9 +12,10 @@
  *      the state the plan leads to;
  *   5. each step: precondition, the write, verification, "done N" journaled;
  *   6. the state file records (or forgets) the assignment; the journal goes.
- * Recovery does not replay steps: it converges every recorded function to its
- * prior (or target) driver and override, which is correct whatever step the
- * crash interrupted, including one done but not yet journaled.
+ * Rollback (and recovery, recover.c) does not replay steps backwards: it plans
+ * from the host as it is now back to what the journal recorded, and runs
+ * those steps, which is correct whatever step failed or a crash cut,
+ * including one done but not yet journaled.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -28,125 +29,6 @@
 #include <time.h>
 
 #include "apply.h"
-
-
-
-/* ---- the kernel side: writes and what they lead to ---- */
-
-/* ---- one step: precondition, action, verification ---- */
-
-static int run_step(struct vmgpu_plan *p, const struct plan_step *s, char *why, size_t sz)
-{
-	struct vmgpu_ctx *ctx = p->host->ctx;
-	const char *addr = s->dev ? s->dev->address : "";
-	char got[64];
-	int r;
-
-	why[0] = '\0';
-	switch (s->kind) {
-	case VMGPU_STEP_LOAD_MODULE:
-		r = kernel_load_module(ctx, s->value, why, sz);
-		if (r == 0 && !root_exists(ctx, "sys/bus/pci/drivers/vfio-pci")) {
-			snprintf(why, sz, "vfio-pci loaded but not registered as a PCI driver");
-			r = -ENOENT;
-		}
-		return r;
-	case VMGPU_STEP_SET_OVERRIDE:
-		if ((r = kernel_write(ctx, s->path, s->value)) < 0) {
-			snprintf(why, sz, "writing %s: %s", s->path, strerror(-r));
-			return r;
-		}
-		if ((r = kernel_override(ctx, addr, got, sizeof(got))) < 0 || strcmp(got, s->value) != 0) {
-			snprintf(why, sz, "driver_override reads \"%s\", not \"%s\"", r < 0 ? "?" : got, s->value);
-			return r < 0 ? r : -EIO;
-		}
-		return 0;
-	case VMGPU_STEP_UNBIND:
-		if ((r = kernel_driver(ctx, addr, got, sizeof(got))) < 0) {
-			snprintf(why, sz, "%s vanished", addr);
-			return r;
-		}
-		if (!*got)
-			return 0; /* already unbound: nothing to do */
-		if ((r = kernel_write(ctx, s->path, s->value)) < 0) {
-			snprintf(why, sz, "unbinding %s from %s: %s", addr, got, strerror(-r));
-			return r;
-		}
-		if ((r = kernel_settle_driver(ctx, addr, "", got, sizeof(got))) < 0)
-			snprintf(why, sz, "%s still bound to %s after unbind", addr, got);
-		return r;
-	case VMGPU_STEP_PROBE:
-		if ((r = kernel_driver(ctx, addr, got, sizeof(got))) < 0) {
-			snprintf(why, sz, "%s vanished", addr);
-			return r;
-		}
-		if (*got && strcmp(got, s->expect) != 0 && strcmp(s->expect, "*") != 0) {
-			snprintf(why, sz, "%s is bound to %s, expected no driver before probing", addr, got);
-			return -EBUSY;
-		}
-		if (!*got && (r = kernel_write(ctx, s->path, s->value)) < 0 && r != -ENODEV && r != -EINVAL) {
-			/* drivers_probe returns an error when no driver takes the
-			 * device; the verification below says which. */
-			snprintf(why, sz, "probing %s: %s", addr, strerror(-r));
-			return r;
-		}
-		if ((r = kernel_settle_driver(ctx, addr, s->expect, got, sizeof(got))) < 0) {
-			snprintf(why, sz, "%s: driver is \"%s\" after probing, expected \"%s\"", addr, got, s->expect);
-			return r;
-		}
-		if (strcmp(s->expect, "vfio-pci") == 0 && s->dev->iommu_group >= 0) {
-			char node[64];
-			snprintf(node, sizeof(node), "dev/vfio/%d", s->dev->iommu_group);
-			/* udev (or devtmpfs) makes the node right after the bind */
-			if (!kernel_settle_node(ctx, node)) {
-				snprintf(why, sz, "%s bound to vfio-pci but /%s did not appear", addr, node);
-				return -ENOENT;
-			}
-		}
-		return 0;
-	case VMGPU_STEP_CHECK_GROUP:
-		return kernel_group_viable(ctx, s->path, why, sz);
-	case VMGPU_STEP_WRITE_FILE:
-		if ((r = root_write_file(ctx, s->path, s->value)) < 0)
-			snprintf(why, sz, "writing /%s: %s", s->path, strerror(-r));
-		return r;
-	case VMGPU_STEP_REMOVE_FILE:
-		if ((r = root_remove_file(ctx, s->path)) < 0)
-			snprintf(why, sz, "removing /%s: %s", s->path, strerror(-r));
-		return r;
-	case VMGPU_STEP_WRITE_ATTR:
-		if ((r = kernel_write(ctx, s->path, s->value)) < 0) {
-			snprintf(why, sz, "writing %s to /%s: %s", s->value, s->path, strerror(-r));
-			return r;
-		}
-		if (*s->expect && (root_read_str(ctx, s->path, got, sizeof(got)) < 0 || strcmp(got, s->expect) != 0)) {
-			snprintf(why, sz, "/%s reads \"%s\" after writing %s", s->path, got, s->value);
-			return -EIO;
-		}
-		return 0;
-	case VMGPU_STEP_MDEV_CREATE:
-	case VMGPU_STEP_MDEV_REMOVE: {
-		char node[128];
-		bool create = s->kind == VMGPU_STEP_MDEV_CREATE;
-		const char *uuid = create ? s->value : s->path + strlen("sys/bus/mdev/devices/");
-		snprintf(node, sizeof(node), "sys/bus/mdev/devices/%.36s", uuid);
-		if ((r = kernel_write(ctx, s->path, s->value)) < 0) {
-			snprintf(why, sz, "writing %s to /%s: %s", s->value, s->path, strerror(-r));
-			return r;
-		}
-		if (root_exists(ctx, node) != create) {
-			snprintf(why, sz, "mdev %.36s %s after the write", uuid, create ? "did not appear" : "is still there");
-			return -EIO;
-		}
-		return 0;
-	}
-	}
-	return -EINVAL;
-}
-
-/* ---- converging a function to a recorded state (rollback, recovery) ---- */
-
-/* ---- lock, journal, state ---- */
 
 static int journal_write(int dfd, const struct journal *j)
 {
@@ -163,132 +45,6 @@ static int journal_write(int dfd, const struct journal *j)
  * and recovery after a crash both come here, so they agree on what "the
  * host is back" means. 0, or -errno when something could not be converged.
  */
-static int journal_converge(struct vmgpu_ctx *ctx, const struct journal *j, bool finish, struct report *rep)
-{
-	int failed = 0;
-
-	for (size_t k = 0; k < j->n_objs; k++) {
-		const struct jobj *o = &j->objs[finish ? k : j->n_objs - 1 - k];
-		long want = finish ? o->target : o->before;
-		char why[256];
-		if (converge_object(ctx, o, want, why, sizeof(why)) < 0) {
-			report_add(rep, "%s", why);
-			failed = -EIO;
-		} else {
-			report_add(rep, "%s: %ld", o->key, want);
-		}
-	}
-	for (size_t k = 0; k < j->n; k++) {
-		const struct jdev *d = &j->devs[finish ? k : j->n - 1 - k];
-		int r = finish ? converge_function(ctx, d->address, d->target_driver, d->target_override, rep)
-			       : converge_function(ctx, d->address, d->driver, d->override, rep);
-		if (r < 0 && r != -ENOENT)
-			failed = r;
-	}
-	return failed;
-}
-
-/* The --persist files follow the state file as it is. */
-static int persist_sync_file(struct vmgpu_ctx *ctx, int dfd)
-{
-	struct jstate s;
-	int r = state_read(dfd, &s);
-
-	if (r < 0)
-		return r;
-	r = persist_sync(ctx, &s);
-	free(s.devs);
-	return r;
-}
-
-/* After a recovery, the state file and the --persist files after it.
- * Finishing an assign must also record it, or release would not know the
- * original drivers; a rollback leaves the state file as it is. */
-static void recover_state(struct vmgpu_ctx *ctx, int dfd, const struct journal *j, bool finish, struct report *rep)
-{
-	struct jstate s;
-	int r;
-
-	if (finish && state_apply(dfd, j, &s) == 0) {
-		r = persist_sync(ctx, &s);
-		free(s.devs);
-	} else {
-		r = persist_sync_file(ctx, dfd);
-	}
-	if (r < 0)
-		report_add(rep, "the udev rules of --persist could not be brought in line with what is assigned");
-}
-
-static int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret_recovered, struct report *rep)
-{
-	_cleanup_free_ char *text = NULL;
-	struct journal j;
-	int r, failed = 0;
-
-	*ret_recovered = false;
-	r = read_small_file(dfd, JOURNAL_FILE, &text);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0 || (r = journal_parse(text, &j)) < 0) {
-		report_add(rep, "the journal /var/lib/vmgpu/journal cannot be read (%s); it was kept for inspection",
-			   strerror(-r));
-		return r;
-	}
-	report_add(rep, "interrupted %s after %d step(s): %s",
-		   j.op == JOURNAL_ASSIGN ? "assign" : j.op == JOURNAL_RELEASE ? "release" : "partition change", j.done,
-		   finish ? "finishing it" : "rolling it back");
-	failed = journal_converge(ctx, &j, finish, rep);
-	if (!failed) {
-		if (j.op != JOURNAL_PARTITION)
-			recover_state(ctx, dfd, &j, finish, rep);
-		r = remove_durable(dfd, JOURNAL_FILE);
-		if (r < 0)
-			failed = r;
-	} else {
-		report_add(rep, "the journal was kept: run vmgpu recover again once the above is fixed");
-	}
-	journal_free(&j);
-	*ret_recovered = true;
-	return failed;
-}
-
-VMGPU_EXPORT int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_recovered, char **ret_report)
-{
-	struct report rep;
-	int dfd = -1, lock, r;
-	bool recovered = false;
-
-	report_open(&rep);
-	/* Nothing was ever applied here: nothing to recover, and no reason to
-	 * create var/lib/vmgpu just to find that out. */
-	dfd = state_dir_open(ctx, false);
-	if (dfd == -ENOENT) {
-		free(report_close(&rep));
-		if (ret_recovered)
-			*ret_recovered = false;
-		if (ret_report)
-			*ret_report = NULL;
-		return 0;
-	}
-	if (dfd >= 0)
-		close(dfd);
-	lock = state_lock(ctx, &dfd);
-	if (lock < 0) {
-		free(report_close(&rep));
-		return lock;
-	}
-	r = recover_locked(ctx, dfd, finish, &recovered, &rep);
-	close(lock);
-	close(dfd);
-	if (ret_recovered)
-		*ret_recovered = recovered;
-	if (ret_report)
-		*ret_report = report_close(&rep);
-	else
-		free(report_close(&rep));
-	return r;
-}
-
 /* ---- apply ---- */
 
 static void set_error(struct vmgpu_plan *p, struct report *rep)
@@ -391,7 +147,7 @@ static int rollback(struct vmgpu_plan *p, const struct journal *j, struct report
 	int r;
 
 	report_add(rep, "rolling back:");
-	r = journal_converge(p->host->ctx, j, false, rep);
+	r = recover_journal(p->ctx, j, false, rep);
 	report_add(rep, r == 0 ? "the host is as it was before" : "ROLLBACK INCOMPLETE: run vmgpu recover");
 	return r;
 }
@@ -470,7 +226,7 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 		char why[512];
 		struct vmgpu_step st;
 
-		r = run_step(p, &p->steps[i], why, sizeof(why));
+		r = step_run(ctx, &p->steps[i], why, sizeof(why));
 		if (r == 0) {
 			j.done = (int)i + 1;
 			r = journal_write(dfd, &j);
@@ -488,7 +244,7 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 			if (rollback(p, &j, &rep) < 0)
 				goto out;
 			if (p->op != JOURNAL_PARTITION)
-				(void)persist_sync_file(ctx, dfd); /* the state file is unchanged: back to it */
+				(void)persist_sync_dir(ctx, dfd); /* the state file is unchanged: back to it */
 			(void)remove_durable(dfd, JOURNAL_FILE);
 			goto out;
 		}

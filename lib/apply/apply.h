@@ -2,9 +2,9 @@
 /*
  * lib/apply: act. The only code that changes the host: the kernel side of
  * each write and what it leads to (kernel.c), loading vfio-pci (modprobe.c),
- * the step runner, lock, journal, rollback and recovery (apply.c), and
- * bringing a function or a partition object to a recorded state
- * (converge.c). Uses every folder below it.
+ * one step (step.c: a table of kinds), a plan under lock and journal
+ * (apply.c), and rollback and recovery (recover.c), which plan back to the
+ * journal and run those steps. Uses every folder below it.
  */
 #pragma once
 
@@ -25,6 +25,20 @@ char *report_close(struct report *r);
 
 /* ---- kernel.c ---- */
 
+/* What the kernel does when vmgpu writes: the real one (kernel_linux) unless
+ * the context holds another (ctx->kernel: the unit tests' simulation). */
+struct kernel_ops {
+	/* echo VALUE > PATH below the root, one write() */
+	int (*write)(struct vmgpu_ctx *ctx, const char *path, const char *value);
+	/* modprobe NAME */
+	int (*load_module)(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
+	/* the VFIO group at DEVNODE (dev/vfio/N) is viable */
+	int (*group_viable)(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz);
+	/* give the kernel MS milliseconds (a probe, udev making a node) */
+	void (*wait)(struct vmgpu_ctx *ctx, unsigned ms);
+};
+extern const struct kernel_ops kernel_linux;
+
 /* Write VALUE to the attribute PATH below the root: the kernel reacts. */
 int kernel_write(struct vmgpu_ctx *ctx, const char *path, const char *value);
 /* Driver of ADDR now ("" when none), re-read from sysfs. */
@@ -43,10 +57,15 @@ int kernel_load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_
 /* ---- modprobe.c ---- */
 int modprobe_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
 
-/* ---- converge.c: rollback and recovery ---- */
+/* ---- step.c ---- */
 
-/* Bring the function at ADDR to WANT_DRIVER with WANT_OVERRIDE. */
-int converge_function(struct vmgpu_ctx *ctx, const char *addr, const char *want_driver, const char *want_override,
-		      struct report *rep);
-/* Make the host hold VALUE for object O. */
-int converge_object(struct vmgpu_ctx *ctx, const struct jobj *o, long value, char *why, size_t sz);
+/* One step: precondition, write, verification. 0, or -errno with WHY. */
+int step_run(struct vmgpu_ctx *ctx, const struct plan_step *s, char *why, size_t sz);
+
+/* ---- recover.c: rollback and recovery ---- */
+
+/* Everything journal J records back to before the plan (or on to after it:
+ * FINISH), from the host as it is now. */
+int recover_journal(struct vmgpu_ctx *ctx, const struct journal *j, bool finish, struct report *rep);
+/* Recover the journal in the locked state directory DFD, if there is one. */
+int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret_recovered, struct report *rep);

@@ -4,8 +4,10 @@
  * waiting for what it leads to. A driver's probe may be asynchronous, and
  * udev (or devtmpfs) makes /dev/vfio/N right after vfio-pci binds, so the
  * driver link and the node are polled (250 x 20 ms) rather than trusted at
- * once. The unit tests stand in for the kernel through ctx->kernel_write
- * (tests/unit/kernel-sim.c), which reacts at once.
+ * once. What the kernel does is a table of operations in the context:
+ * kernel_linux by default; the unit tests install the simulated kernel of
+ * tests/unit/kernel-sim.c (which reacts at once and never waits) in its
+ * place, so no code here asks whether it runs under test.
  */
 #include <fcntl.h>
 #include <linux/vfio.h>
@@ -17,8 +19,10 @@
 
 #include "apply.h"
 
-#define SETTLE_TRIES 250 /* x 20 ms */
-static void sleep_ms(unsigned ms)
+#define SETTLE_TRIES 250
+#define SETTLE_MS 20
+
+static void linux_wait(struct vmgpu_ctx *ctx, unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
@@ -26,11 +30,52 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
+/*
+ * A group is viable when every device in it is on a vfio driver, pci-stub,
+ * driverless, or a bridge: the check QEMU makes through VFIO_GROUP_GET_STATUS
+ * before it can use the group ("group N is not viable").
+ */
+static int linux_group_viable(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz)
+{
+	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, devnode, O_RDWR);
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct stat sb;
+
+	if (fd < 0) {
+		snprintf(why, sz, "%s: %s", devnode, strerror(-fd));
+		return fd;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISCHR(sb.st_mode)) {
+		snprintf(why, sz, "%s is not a character device", devnode);
+		return -ENOTTY;
+	}
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st) < 0) {
+		int r = negative_errno();
+		snprintf(why, sz, "%s: VFIO_GROUP_GET_STATUS: %s", devnode, strerror(-r));
+		return r;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		snprintf(why, sz, "%s: not viable: a device in the group is still on a host driver", devnode);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+const struct kernel_ops kernel_linux = {
+	.write = root_write_attr,
+	.load_module = modprobe_load,
+	.group_viable = linux_group_viable,
+	.wait = linux_wait,
+};
+
+static const struct kernel_ops *ops(const struct vmgpu_ctx *ctx)
+{
+	return ctx->kernel ? ctx->kernel : &kernel_linux;
+}
+
 int kernel_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
 {
-	if (ctx->kernel_write)
-		return ctx->kernel_write(ctx, path, value);
-	return root_write_attr(ctx, path, value);
+	return ops(ctx)->write(ctx, path, value);
 }
 
 /* Driver of ADDR now ("" when none), re-read from sysfs. */
@@ -75,47 +120,24 @@ int kernel_settle_driver(struct vmgpu_ctx *ctx, const char *addr, const char *wa
 			return r;
 		if (strcmp(want, "*") == 0 || strcmp(got, want) == 0)
 			return 0;
-		if (ctx->kernel_write)
-			break; /* the test kernel reacts at once */
-		sleep_ms(20);
+		ops(ctx)->wait(ctx, SETTLE_MS);
 	}
 	return -EIO;
 }
 
-/*
- * A group is viable when every device in it is on a vfio driver, pci-stub,
- * driverless, or a bridge: the check QEMU makes through VFIO_GROUP_GET_STATUS
- * before it can use the group ("group N is not viable").
- */
-int kernel_group_viable(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz)
+bool kernel_settle_node(struct vmgpu_ctx *ctx, const char *path)
 {
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, devnode, O_RDWR);
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-	struct stat sb;
-
-	if (fd < 0) {
-		snprintf(why, sz, "%s: %s", devnode, strerror(-fd));
-		return fd;
-	}
-	if (fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode)) {
-		if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st) < 0) {
-			int r = negative_errno();
-			snprintf(why, sz, "%s: VFIO_GROUP_GET_STATUS: %s", devnode, strerror(-r));
-			return r;
-		}
-		if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-			snprintf(why, sz, "%s: not viable: a device in the group is still on a host driver", devnode);
-			return -EBUSY;
-		}
-		return 0;
-	}
-	if (!ctx->kernel_write) {
-		snprintf(why, sz, "%s is not a character device", devnode);
-		return -ENOTTY;
-	}
-	return 0; /* a snapshot under test: the test kernel checked membership */
+	for (int i = 0; i < SETTLE_TRIES && !root_exists(ctx, path); i++)
+		ops(ctx)->wait(ctx, SETTLE_MS);
+	return root_exists(ctx, path);
 }
 
+int kernel_group_viable(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz)
+{
+	return ops(ctx)->group_viable(ctx, devnode, why, sz);
+}
+
+/* Loaded already: sys/module/NAME, with '-' as '_'. */
 int kernel_load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz)
 {
 	char path[64];
@@ -126,14 +148,5 @@ int kernel_load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_
 			*p = '_';
 	if (root_exists(ctx, path))
 		return 0;
-	if (ctx->kernel_write)
-		return ctx->kernel_write(ctx, "modprobe", name);
-	return modprobe_load(ctx, name, why, sz);
-}
-
-bool kernel_settle_node(struct vmgpu_ctx *ctx, const char *path)
-{
-	for (int i = 0; i < SETTLE_TRIES && !root_exists(ctx, path) && !ctx->kernel_write; i++)
-		sleep_ms(20);
-	return root_exists(ctx, path);
+	return ops(ctx)->load_module(ctx, name, why, sz);
 }

@@ -17,15 +17,17 @@
 #include "macro.h"
 #include "vmgpu.h"
 
+struct kernel_ops;
+
 #define VMGPU_EXPORT __attribute__((visibility("default")))
 
 /* ---- context and logging ---- */
 
 struct vmgpu_ctx {
 	int refcount;
-	/* Tests only: stands in for the kernel's reaction to sysfs writes
-	 * (tests/unit/kernel-sim.c). NULL: real writes. */
-	int (*kernel_write)(struct vmgpu_ctx *ctx, const char *path, const char *value);
+	/* What the kernel does on a write (lib/apply/kernel.c): NULL for the
+	 * real one; the unit tests put their simulation here. */
+	const struct kernel_ops *kernel;
 	void *kernel_data;
 	int root_fd;              /* O_PATH|O_DIRECTORY of the host root */
 	char *root;

@@ -75,20 +75,11 @@ int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, co
 			    "%s: %u instance(s) of %s asked, %d available.", parent, count, type, t->available);
 	for (unsigned i = 0; !vmgpu_plan_refused(p) && i < count; i++) {
 		struct jobj o = { .kind = JOBJ_MDEV, .before = 0, .target = 1, .persist = flags & VMGPU_PLAN_PERSIST };
-		char path[300];
 		make_uuid(o.key);
 		snprintf(o.parent, sizeof(o.parent), "%s", parent);
 		snprintf(o.type, sizeof(o.type), "%s", type);
 		plan_add_obj(p, &o);
-		object_mdev_create_path(parent, type, path, sizeof(path));
-		plan_add_step(p, VMGPU_STEP_MDEV_CREATE, NULL, path, o.key, "", "%s: create %s instance %s", parent, type, o.key);
-		if (o.persist) {
-			char json[256];
-			object_mdevctl_path(&o, path, sizeof(path));
-			object_mdevctl_json(&o, json, sizeof(json));
-			plan_add_step(p, VMGPU_STEP_WRITE_FILE, NULL, path, json, "",
-				      "%s: define it in mdevctl's store (started at boot)", o.key);
-		}
+		steps_object(p, NULL, &o, 0, 1);
 	}
 	return plan_finish(p, ret);
 }
@@ -182,33 +173,19 @@ VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *con
 		object_mdevctl_path(&o, path, sizeof(path));
 		o.persist = root_exists(host->ctx, path);
 		plan_add_obj(p, &o);
-		object_mdev_remove_path(m->uuid, path, sizeof(path));
-		plan_add_step(p, VMGPU_STEP_MDEV_REMOVE, NULL, path, "1", "", "remove mdev %s (%s on %s)", m->uuid, m->type,
-			      m->parent);
-		if (o.persist) {
-			object_mdevctl_path(&o, path, sizeof(path));
-			plan_add_step(p, VMGPU_STEP_REMOVE_FILE, NULL, path, "", "", "%s: remove it from mdevctl's store", m->uuid);
-		}
+		steps_object(p, NULL, &o, 1, 0);
 	}
 	vmgpu_split_unref(s);
 	return plan_finish(p, ret);
 }
 
-static void add_write(struct vmgpu_plan *p, struct vmgpu_dev *d, enum jobj_kind kind, long before, long target,
-		      const char *summary)
+static void add_write(struct vmgpu_plan *p, struct vmgpu_dev *d, enum jobj_kind kind, long before, long target)
 {
 	struct jobj o = { .kind = kind, .before = before, .target = target };
-	char path[256], val[24];
 
 	snprintf(o.key, sizeof(o.key), "%s", d->address);
 	plan_add_obj(p, &o);
-	object_path(&o, path, sizeof(path));
-	if (before != 0 && target != 0 && kind != JOBJ_AUTOPROBE) {
-		plan_add_step(p, VMGPU_STEP_WRITE_ATTR, d, path, "0", "0", "%s: %s 0 first (the kernel changes it only from 0)",
-			      d->address, summary);
-	}
-	snprintf(val, sizeof(val), "%ld", target);
-	plan_add_step(p, VMGPU_STEP_WRITE_ATTR, d, path, val, val, "%s: %s %ld", d->address, summary, target);
+	steps_object(p, d, &o, before, target);
 }
 
 VMGPU_EXPORT int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf, unsigned num_vfs, unsigned flags,
@@ -237,9 +214,9 @@ VMGPU_EXPORT int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf,
 				    "VF %s is on vfio-pci: it may belong to a VM.", vf->address);
 	}
 	if (probe >= 0 && probe != 0 && num_vfs > 0)
-		add_write(p, pf, JOBJ_AUTOPROBE, probe, 0, "sriov_drivers_autoprobe");
+		add_write(p, pf, JOBJ_AUTOPROBE, probe, 0);
 	if ((long)num_vfs != cur)
-		add_write(p, pf, JOBJ_NUMVFS, cur, num_vfs, "sriov_numvfs");
+		add_write(p, pf, JOBJ_NUMVFS, cur, num_vfs);
 	return plan_finish(p, ret);
 }
 
@@ -281,6 +258,6 @@ VMGPU_EXPORT int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, 
 		plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.", "VF %s (vGPU type %ld) is in use by %s.",
 			    vf->address, cur, who);
 	if ((long)type_id != cur)
-		add_write(p, vf, JOBJ_VGPU, cur, type_id, "current_vgpu_type");
+		add_write(p, vf, JOBJ_VGPU, cur, type_id);
 	return plan_finish(p, ret);
 }

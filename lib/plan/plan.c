@@ -24,56 +24,13 @@
 #include "journal.h"
 #include "plan.h"
 
-static void *grow(void *p, size_t n, size_t size, bool *failed)
-{
-	void *np = realloc(p, (n + 1) * size);
-
-	if (!np)
-		*failed = true;
-	return np ? np : p;
-}
-
-static char *xstrdup(struct vmgpu_plan *p, const char *s)
-{
-	char *d = strdup(s ? s : "");
-
-	if (!d)
-		p->failed = true;
-	return d;
-}
-
-void plan_add_step(struct vmgpu_plan *p, enum vmgpu_step_kind kind, struct vmgpu_dev *dev, const char *path,
-		   const char *value, const char *expect, const char *fmt, ...)
-{
-	struct plan_step *s;
-	char *summary = NULL;
-	va_list ap;
-
-	p->steps = grow(p->steps, p->n_steps, sizeof(*p->steps), &p->failed);
-	if (p->failed)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&summary, fmt, ap) < 0)
-		summary = NULL;
-	va_end(ap);
-	s = &p->steps[p->n_steps++];
-	*s = (struct plan_step){
-		.kind = kind,
-		.dev = dev,
-		.path = xstrdup(p, path),
-		.value = xstrdup(p, value),
-		.expect = xstrdup(p, expect),
-		.summary = summary ? summary : xstrdup(p, "?"),
-	};
-}
-
 void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const char *fix, const char *fmt, ...)
 {
 	struct plan_refusal *r;
 	char *msg = NULL;
 	va_list ap;
 
-	p->refusals = grow(p->refusals, p->n_refusals, sizeof(*p->refusals), &p->failed);
+	p->refusals = plan_grow(p->refusals, p->n_refusals, sizeof(*p->refusals), &p->failed);
 	if (p->failed)
 		return;
 	va_start(ap, fmt);
@@ -83,8 +40,8 @@ void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const c
 	r = &p->refusals[p->n_refusals++];
 	*r = (struct plan_refusal){
 		.code = code,
-		.message = msg ? msg : xstrdup(p, code),
-		.fix = fix ? xstrdup(p, fix) : NULL,
+		.message = msg ? msg : plan_strdup(p, code),
+		.fix = fix ? plan_strdup(p, fix) : NULL,
 		.forced = forceable && (p->flags & VMGPU_PLAN_FORCE),
 	};
 }
@@ -101,7 +58,7 @@ static void plan_add_dev(struct vmgpu_plan *p, struct vmgpu_dev *d)
 {
 	if (plan_has_dev(p, d))
 		return;
-	p->devs = grow(p->devs, p->n_devs, sizeof(*p->devs), &p->failed);
+	p->devs = plan_grow(p->devs, p->n_devs, sizeof(*p->devs), &p->failed);
 	if (!p->failed)
 		p->devs[p->n_devs++] = d;
 }
@@ -113,8 +70,18 @@ struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigne
 	if (!p)
 		return NULL;
 	p->host = vmgpu_host_ref(host);
+	p->ctx = host->ctx;
 	p->op = op;
 	p->flags = flags;
+	return p;
+}
+
+struct vmgpu_plan *plan_new_back(struct vmgpu_ctx *ctx)
+{
+	struct vmgpu_plan *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->ctx = ctx;
 	return p;
 }
 
@@ -222,11 +189,6 @@ static void refuse_if_in_use(struct vmgpu_plan *p, bool vm_nodes_only)
 	dev_nodes_free(&all);
 }
 
-static void dev_path(char *buf, size_t sz, const struct vmgpu_dev *d, const char *attr)
-{
-	snprintf(buf, sz, "sys/bus/pci/devices/%s/%s", d->address, attr);
-}
-
 /* The group of the plan's function I is one of an earlier function's. The
  * functions are in address order, and a group can span slots with another
  * group's between them (a PCIe switch without ACS, conventional PCI). */
@@ -238,35 +200,29 @@ static bool group_seen_before(const struct vmgpu_plan *p, size_t i)
 	return false;
 }
 
+static struct fn_state fn_state_of(const struct vmgpu_dev *d)
+{
+	return (struct fn_state){ d->driver ? d->driver : "", d->driver_override ? d->driver_override : "" };
+}
+
 static void assign_steps(struct vmgpu_plan *p)
 {
 	char path[256];
 
 	if (p->host->vfio_pci != VMGPU_MODULE_LOADED)
-		plan_add_step(p, VMGPU_STEP_LOAD_MODULE, NULL, "sys/module/vfio_pci", "vfio-pci", "",
+		steps_add(p, VMGPU_STEP_LOAD_MODULE, NULL, "sys/module/vfio_pci", "vfio-pci", "",
 			      "load the vfio-pci module");
 	for (size_t i = 0; i < p->n_devs; i++) {
 		struct vmgpu_dev *d = p->devs[i];
-		if (!is_vfio(d->driver_override)) {
-			dev_path(path, sizeof(path), d, "driver_override");
-			plan_add_step(p, VMGPU_STEP_SET_OVERRIDE, d, path, "vfio-pci", "",
-				      "%s: only vfio-pci may bind from now on", d->address);
-		}
-		if (d->driver && !is_vfio(d->driver)) {
-			dev_path(path, sizeof(path), d, "driver/unbind");
-			plan_add_step(p, VMGPU_STEP_UNBIND, d, path, d->address, "", "%s: unbind %s", d->address,
-				      d->driver);
-		}
-		if (!is_vfio(d->driver))
-			plan_add_step(p, VMGPU_STEP_PROBE, d, "sys/bus/pci/drivers_probe", d->address, "vfio-pci",
-				      "%s: probe; vfio-pci binds", d->address);
+		steps_driver(p, d, d->address, d->iommu_group, fn_state_of(d),
+			     (struct fn_state){ "vfio-pci", "vfio-pci" }, true);
 	}
 	for (size_t i = 0; i < p->n_devs; i++) {
 		int group = p->devs[i]->iommu_group;
 		if (group_seen_before(p, i))
 			continue;
 		snprintf(path, sizeof(path), "dev/vfio/%d", group);
-		plan_add_step(p, VMGPU_STEP_CHECK_GROUP, NULL, path, "", "",
+		steps_add(p, VMGPU_STEP_CHECK_GROUP, NULL, path, "", "",
 			      "IOMMU group %d is viable: every function in it is on vfio-pci or driverless", group);
 	}
 	if (!(p->flags & VMGPU_PLAN_PERSIST))
@@ -278,10 +234,10 @@ static void assign_steps(struct vmgpu_plan *p)
 			p->failed = true;
 			return;
 		}
-		plan_add_step(p, VMGPU_STEP_WRITE_FILE, p->devs[i], path, rule, "",
+		steps_add(p, VMGPU_STEP_WRITE_FILE, p->devs[i], path, rule, "",
 			      "%s: udev rule keeps it on vfio-pci across reboots", p->devs[i]->address);
 	}
-	plan_add_step(p, VMGPU_STEP_WRITE_FILE, NULL, PERSIST_MODULES_FILE, PERSIST_MODULES_TEXT, "",
+	steps_add(p, VMGPU_STEP_WRITE_FILE, NULL, PERSIST_MODULES_FILE, PERSIST_MODULES_TEXT, "",
 		      "load vfio-pci at boot");
 }
 
@@ -337,29 +293,16 @@ static void release_steps(struct vmgpu_plan *p)
 
 		if (!rec && !(p->flags & VMGPU_PLAN_FOREIGN))
 			continue; /* not vmgpu's: refused above, or released already */
-		const char *want_override = rec ? rec->override : (is_vfio(cur_override) ? "" : cur_override);
-		const char *want_driver = rec ? rec->driver : NULL; /* NULL: the kernel's choice */
-		bool wrong_driver = d->driver && (want_driver ? strcmp(d->driver, want_driver) != 0 : is_vfio(d->driver));
+		/* Back to the recorded driver (a foreign one: the kernel's choice),
+		 * re-probed also when driverless now, unless it had no driver
+		 * before: then it stays without. */
+		struct fn_state want = { rec ? rec->driver : NULL,
+					 rec ? rec->override : (is_vfio(cur_override) ? "" : cur_override) };
 
-		if (strcmp(cur_override, want_override) != 0) {
-			dev_path(path, sizeof(path), d, "driver_override");
-			plan_add_step(p, VMGPU_STEP_SET_OVERRIDE, d, path, want_override, "",
-				      *want_override ? "%s: restore driver_override %s" : "%s: clear driver_override%s",
-				      d->address, want_override);
-		}
-		if (wrong_driver) {
-			dev_path(path, sizeof(path), d, "driver/unbind");
-			plan_add_step(p, VMGPU_STEP_UNBIND, d, path, d->address, "", "%s: unbind %s", d->address,
-				      d->driver);
-		}
-		/* Re-probe, unless it had no driver before: then it stays without. */
-		if ((wrong_driver || (!d->driver && (rec || is_vfio(cur_override)))) && (!want_driver || *want_driver))
-			plan_add_step(p, VMGPU_STEP_PROBE, d, "sys/bus/pci/drivers_probe", d->address,
-				      want_driver ? want_driver : "*", "%s: probe; %s binds", d->address,
-				      want_driver ? want_driver : "the kernel's choice");
+		steps_driver(p, d, d->address, d->iommu_group, fn_state_of(d), want, rec || is_vfio(cur_override));
 		if (rec && rec->persist) {
 			persist_rule_path(path, sizeof(path), d->address);
-			plan_add_step(p, VMGPU_STEP_REMOVE_FILE, d, path, "", "", "%s: remove the udev rule",
+			steps_add(p, VMGPU_STEP_REMOVE_FILE, d, path, "", "", "%s: remove the udev rule",
 				      d->address);
 		}
 	}
@@ -367,7 +310,7 @@ static void release_steps(struct vmgpu_plan *p)
 
 void plan_add_obj(struct vmgpu_plan *p, const struct jobj *o)
 {
-	p->objs = grow(p->objs, p->n_objs, sizeof(*p->objs), &p->failed);
+	p->objs = plan_grow(p->objs, p->n_objs, sizeof(*p->objs), &p->failed);
 	if (!p->failed)
 		p->objs[p->n_objs++] = *o;
 }

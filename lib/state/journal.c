@@ -24,7 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "journal.h"
+#include "state.h"
 
 
 static bool valid_word(const char *s, size_t n)
@@ -174,10 +174,6 @@ int state_parse(const char *text, struct jstate *ret)
 	return 0;
 }
 
-static const char *const jobj_names[] = {
-	[JOBJ_NUMVFS] = "numvfs", [JOBJ_AUTOPROBE] = "autoprobe", [JOBJ_MDEV] = "mdev", [JOBJ_VGPU] = "vgpu",
-};
-
 static int parse_long(const char *v, size_t n, long *ret)
 {
 	char buf[24];
@@ -262,14 +258,13 @@ static int journal_line(void *ud, const char *l)
 	struct journal *j = ud;
 	struct jdev d;
 
-	for (size_t k = 0; k < ARRAY_SIZE(jobj_names); k++) {
-		size_t kl = strlen(jobj_names[k]);
+	enum jobj_kind kind;
+	const char *sp = strchr(l, ' ');
+	if (sp && object_kind_parse(l, (size_t)(sp - l), &kind) == 0) {
 		struct jobj o;
-		if (strncmp(l, jobj_names[k], kl) == 0 && l[kl] == ' ') {
-			if (parse_obj(l + kl + 1, (enum jobj_kind)k, &o) < 0)
-				return -EINVAL;
-			return add_obj(j, &o);
-		}
+		if (parse_obj(sp + 1, kind, &o) < 0)
+			return -EINVAL;
+		return add_obj(j, &o);
 	}
 	if (strncmp(l, "device ", 7) == 0) {
 		if (parse_device(l + 7, &d) < 0)
@@ -339,7 +334,7 @@ char *journal_format(const struct journal *j)
 		format_device(f, &j->devs[i], true);
 	for (size_t i = 0; i < j->n_objs; i++) {
 		const struct jobj *o = &j->objs[i];
-		fprintf(f, "%s %s", jobj_names[o->kind], o->key);
+		fprintf(f, "%s %s", object_kind(o->kind)->name, o->key);
 		if (o->kind == JOBJ_MDEV)
 			fprintf(f, " parent=%s type=%s", o->parent, o->type);
 		fprintf(f, " before=%ld target=%ld", o->before, o->target);

@@ -9,8 +9,38 @@
  *   /etc/mdevctl.d/PARENT/UUID          (mdevctl's store, with --persist)
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "state.h"
+
+/* The kinds, by enum jobj_kind: the journal's word for each, the attribute
+ * (below the object's PCI function) or directory that holds it, and whether
+ * the kernel takes a new non-zero value only from 0: sriov_numvfs refuses N
+ * while M VFs exist (-EBUSY), NVIDIA's current_vgpu_type a type while
+ * another is set. */
+static const struct object_kind kinds[] = {
+	[JOBJ_NUMVFS] = { "numvfs", "sys/bus/pci/devices/%s/sriov_numvfs", "sriov_numvfs", true },
+	[JOBJ_AUTOPROBE] = { "autoprobe", "sys/bus/pci/devices/%s/sriov_drivers_autoprobe", "sriov_drivers_autoprobe",
+			     false },
+	[JOBJ_MDEV] = { "mdev", "sys/bus/mdev/devices/%s", NULL, false },
+	[JOBJ_VGPU] = { "vgpu", "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", "current_vgpu_type", true },
+};
+
+const struct object_kind *object_kind(enum jobj_kind kind)
+{
+	return (size_t)kind < ARRAY_SIZE(kinds) ? &kinds[kind] : NULL;
+}
+
+int object_kind_parse(const char *word, size_t len, enum jobj_kind *ret)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++)
+		if (strlen(kinds[k].name) == len && strncmp(word, kinds[k].name, len) == 0) {
+			*ret = (enum jobj_kind)k;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 /* journal objects hold longs */
 static int read_long(struct vmgpu_ctx *ctx, const char *path, long *ret)
 {
@@ -21,15 +51,12 @@ static int read_long(struct vmgpu_ctx *ctx, const char *path, long *ret)
 	return r;
 }
 
+_Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wformat-nonliteral\"")
 void object_path(const struct jobj *o, char *buf, size_t sz)
 {
-	switch (o->kind) {
-	case JOBJ_NUMVFS: snprintf(buf, sz, "sys/bus/pci/devices/%s/sriov_numvfs", o->key); break;
-	case JOBJ_AUTOPROBE: snprintf(buf, sz, "sys/bus/pci/devices/%s/sriov_drivers_autoprobe", o->key); break;
-	case JOBJ_VGPU: snprintf(buf, sz, "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", o->key); break;
-	case JOBJ_MDEV: snprintf(buf, sz, "sys/bus/mdev/devices/%s", o->key); break;
-	}
+	snprintf(buf, sz, kinds[o->kind].path, o->key);
 }
+_Pragma("GCC diagnostic pop")
 
 int object_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret)
 {

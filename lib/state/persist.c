@@ -75,3 +75,15 @@ char *persist_udev_rule(const char *address, unsigned vendor, unsigned device)
 		return NULL;
 	return s;
 }
+
+int persist_sync_dir(struct vmgpu_ctx *ctx, int dfd)
+{
+	struct jstate s;
+	int r = state_read(dfd, &s);
+
+	if (r < 0)
+		return r;
+	r = persist_sync(ctx, &s);
+	free(s.devs);
+	return r;
+}

@@ -35,8 +35,20 @@ void persist_rule_path(char *buf, size_t sz, const char *address);
 /* Make the rules and the modules-load file match the persistent
  * assignments of state S: after apply, rollback and recovery alike. */
 int persist_sync(struct vmgpu_ctx *ctx, const struct jstate *s);
+/* The same for the state file in DFD (var/lib/vmgpu) as it is. */
+int persist_sync_dir(struct vmgpu_ctx *ctx, int dfd);
 
 /* ---- object.c: the partition objects of a plan ---- */
+
+struct object_kind {
+	const char *name;  /* the journal's word: "numvfs" */
+	const char *path;  /* printf format of its place below the root, %s the key */
+	const char *attr;  /* the attribute's name, NULL for an mdev */
+	bool zero_first;   /* the kernel takes a new non-zero value only from 0 */
+};
+const struct object_kind *object_kind(enum jobj_kind kind);
+/* The kind whose journal word is WORD (LEN bytes): 0, or -EINVAL. */
+int object_kind_parse(const char *word, size_t len, enum jobj_kind *ret);
 
 /* Where object O lives below the root (its sysfs attribute, or the mdev's
  * directory). */

@@ -178,6 +178,55 @@ static int mdev_remove(struct ksim *k, const char *path)
 	return rmdir(p) < 0 ? -errno : 0;
 }
 
+/* modprobe vfio-pci: the module and its PCI driver appear. */
+static int sim_load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz)
+{
+	struct ksim *k = sim_of(ctx);
+	char p[512];
+
+	if (k->fail_write && ++k->writes == k->fail_write)
+		return -EIO;
+	snprintf(p, sizeof(p), "%s/sys/module", k->root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/sys/module/vfio_pci", k->root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci", k->root);
+	mkdir(p, 0755);
+	return 0;
+}
+
+/* VFIO_GROUP_GET_STATUS: viable when every function of the group is on
+ * vfio-pci, pci-stub or no driver (the fixtures' groups hold no bridge). */
+static int sim_group_viable(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz)
+{
+	struct ksim *k = sim_of(ctx);
+	int group;
+	char p[512], drv[64];
+
+	if (sscanf(devnode, "dev/vfio/%d", &group) != 1)
+		return -EINVAL;
+	snprintf(p, sizeof(p), "%s/%s", k->root, devnode);
+	if (access(p, F_OK) != 0) {
+		snprintf(why, sz, "%s: %s", devnode, strerror(ENOENT));
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->devs[i].group != group)
+			continue;
+		ksim_driver(k, k->devs[i].addr, drv, sizeof(drv));
+		if (*drv && strcmp(drv, "vfio-pci") != 0 && strcmp(drv, "pci-stub") != 0) {
+			snprintf(why, sz, "%s: not viable: a device in the group is still on a host driver", devnode);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/* The simulated kernel reacts at once: nothing to wait for. */
+static void sim_wait(struct vmgpu_ctx *ctx, unsigned ms)
+{
+}
+
 static int sim_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
 {
 	struct ksim *k = sim_of(ctx);
@@ -187,15 +236,6 @@ static int sim_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
 
 	if (k->fail_write && ++k->writes == k->fail_write)
 		return -EIO;
-	if (strcmp(path, "modprobe") == 0) {
-		snprintf(p, sizeof(p), "%s/sys/module", k->root);
-		mkdir(p, 0755);
-		snprintf(p, sizeof(p), "%s/sys/module/vfio_pci", k->root);
-		mkdir(p, 0755);
-		snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci", k->root);
-		mkdir(p, 0755);
-		return 0;
-	}
 	if (strcmp(path, "sys/bus/pci/drivers_probe") == 0) {
 		if ((i = find(k, value)) < 0)
 			return -ENODEV;
@@ -252,6 +292,13 @@ static int sim_write(struct vmgpu_ctx *ctx, const char *path, const char *value)
 	return -EACCES;
 }
 
+static const struct kernel_ops kernel_sim = {
+	.write = sim_write,
+	.load_module = sim_load_module,
+	.group_viable = sim_group_viable,
+	.wait = sim_wait,
+};
+
 void ksim_attach(struct ksim *k, struct vmgpu_ctx *ctx, const char *root)
 {
 	char p[512];
@@ -279,7 +326,7 @@ void ksim_attach(struct ksim *k, struct vmgpu_ctx *ctx, const char *root)
 	}
 	if (d)
 		closedir(d);
-	ctx->kernel_write = sim_write;
+	ctx->kernel = &kernel_sim;
 	ctx->kernel_data = k;
 }
 

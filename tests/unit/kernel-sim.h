@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A model of the kernel's reaction to the sysfs writes vmgpu makes, acting
- * on a fixture tree (tests/unit/fixture.c). Unit tests only: the guest suite
- * (tests/guest) proves the same sequences on a real kernel.
+ * on a fixture tree (tests/unit/fixture.c): a struct kernel_ops
+ * (lib/apply/apply.h) that ksim_attach() puts into the context in place of
+ * the real kernel. This is the test-only header that installs it; the
+ * library itself never asks whether it runs under test. Unit tests only: the
+ * guest suite (tests/guest) proves the same sequences on a real kernel.
  *   driver_override  stores the value ("(null)" when cleared)
  *   driver/unbind    removes the driver link (and /dev/vfio/N with the last
  *                    vfio-pci function of the group)
@@ -10,6 +13,7 @@
  *                    driver the function had when the simulation started
  *                    (the kernel's normal match); vfio-pci creates /dev/vfio/N
  *   modprobe         creates sys/module/<m> and sys/bus/pci/drivers/<m>
+ *   VFIO group       viable when its functions are on vfio-pci or none
  */
 #pragma once
 

@@ -482,10 +482,10 @@ static void t_release_foreign(void)
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
 	vmgpu_plan_unref(p);
 	/* Someone else put it on vfio-pci: its original driver is unknown. */
-	e.ctx->kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver_override", "vfio-pci");
-	e.ctx->kernel_write(e.ctx, "modprobe", "vfio-pci");
-	e.ctx->kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver/unbind", "0000:01:00.0");
-	e.ctx->kernel_write(e.ctx, "sys/bus/pci/drivers_probe", "0000:01:00.0");
+	kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver_override", "vfio-pci");
+	kernel_load_module(e.ctx, "vfio-pci", (char[64]){ 0 }, 64);
+	kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver/unbind", "0000:01:00.0");
+	kernel_write(e.ctx, "sys/bus/pci/drivers_probe", "0000:01:00.0");
 	p = plan(&e, false, "0000:01:00.0", 0);
 	CHECK(has_refusal(p, "not_assigned_by_vmgpu", &(bool){ false }));
 	CHECK(vmgpu_plan_refused(p));
@@ -509,10 +509,10 @@ static void by_hand_to_native(struct ksim_env *e, const char *addr)
 	char path[128];
 
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/driver_override", addr);
-	CHECK_EQ_INT(e->ctx->kernel_write(e->ctx, path, ""), 0);
+	CHECK_EQ_INT(kernel_write(e->ctx, path, ""), 0);
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/driver/unbind", addr);
-	CHECK_EQ_INT(e->ctx->kernel_write(e->ctx, path, addr), 0);
-	CHECK_EQ_INT(e->ctx->kernel_write(e->ctx, "sys/bus/pci/drivers_probe", addr), 0);
+	CHECK_EQ_INT(kernel_write(e->ctx, path, addr), 0);
+	CHECK_EQ_INT(kernel_write(e->ctx, "sys/bus/pci/drivers_probe", addr), 0);
 }
 
 /* Assigned by vmgpu, then put back on the host drivers by hand: release
