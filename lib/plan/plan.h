@@ -28,8 +28,8 @@ struct plan_step {
 };
 
 struct plan_refusal {
-	const char *code; /* static */
-	char *message, *fix;
+	const char *code, *fix; /* static: the table's (reasons.c) */
+	char *message;
 	bool forced; /* forceable, and --force given: no longer refuses */
 };
 
@@ -52,8 +52,8 @@ struct vmgpu_plan {
 
 void plan_add_step(struct vmgpu_plan *p, enum vmgpu_step_kind kind, struct vmgpu_dev *dev, const char *path,
 		   const char *value, const char *expect, const char *fmt, ...) _printf_(7, 8);
-void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const char *fix, const char *fmt, ...)
-	_printf_(5, 6);
+/* Refuse with CODE: its fix and whether --force overrides it are the table's. */
+void plan_refuse(struct vmgpu_plan *p, enum reason_code code, const char *fmt, ...) _printf_(3, 4);
 const struct jdev *plan_record(const struct vmgpu_plan *p, const struct vmgpu_dev *d);
 int state_read_root(struct vmgpu_ctx *ctx, struct jstate *ret);
 struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigned flags);
