@@ -4,7 +4,8 @@
  * the PCI functions into struct vmgpu_dev, dev.c owns them and their lazily
  * read config space, host.c the host object and its facts), config space
  * decoding, boot framebuffers (iomem.c), pci.ids names, what the host itself
- * uses (inuse.c), and the verdicts. Uses lib/core only.
+ * uses (inuse.c), the verdicts, and the table of every reason and refusal
+ * code (reasons.c). Uses lib/core only.
  */
 #pragma once
 
@@ -55,6 +56,78 @@ struct config_info {
 /* Decode LEN bytes of config space. Never reads outside BUF; unknown parts
  * are marked so rather than guessed. */
 void config_decode(const uint8_t *buf, size_t len, struct config_info *ret);
+
+/* ---- reason and refusal codes (reasons.c) ---- */
+
+/* Every code a verdict or a plan gives; the table in reasons.c has them all. */
+enum reason_code {
+	/* verdict reasons (vmgpu(8), CHECKS) */
+	REASON_IOMMU_OFF,
+	REASON_NO_INTERRUPT_REMAPPING,
+	REASON_INTERRUPT_REMAPPING_UNKNOWN,
+	REASON_VFIO_PCI_MISSING,
+	REASON_NO_IOMMU_GROUP,
+	REASON_FIRMWARE_RESERVED_MEMORY,
+	REASON_GROUP_SHARED_WITH_HOST,
+	REASON_GROUP_SPANS_SLOTS,
+	REASON_CHIPSET_FUNCTION,
+	REASON_CONVENTIONAL_PCI,
+	REASON_LEGACY_ENDPOINT,
+	REASON_RC_INTEGRATED,
+	REASON_NOT_ENDPOINT,
+	REASON_INTX_ONLY,
+	REASON_NO_RESET,
+	REASON_BUS_RESET_ONLY,
+	REASON_AMD_RESET_BUG,
+	REASON_BOOT_FRAMEBUFFER,
+	REASON_BOOT_DISPLAY,
+	REASON_REBAR_FULL,
+	REASON_UNKNOWN,
+	REASON_CONFIG_ALL_ONES,
+	REASON_VIRTUAL_FUNCTION,
+	REASON_HOST_DRIVER,
+	/* refusals of plans only */
+	REFUSE_HOST_DISK_IN_USE,
+	REFUSE_HOST_NETWORK_IN_USE,
+	REFUSE_DEVICE_OPEN,
+	REFUSE_IN_USE_BY_VM,
+	REFUSE_NOT_ASSIGNED_BY_VMGPU,
+	REFUSE_NO_MDEV_PARENT,
+	REFUSE_NO_SUCH_TYPE,
+	REFUSE_NAME_TOO_LONG,
+	REFUSE_NO_INSTANCES,
+	REFUSE_NO_SUCH_MDEV,
+	REFUSE_NO_SRIOV,
+	REFUSE_TOO_MANY_VFS,
+	REFUSE_VF_ASSIGNED,
+	REFUSE_NO_VGPU,
+	REFUSE_TYPE_NOT_CREATABLE,
+	_REASON_MAX
+};
+
+enum {
+	REASON_KIND_VERDICT = 1 << 0, /* a verdict gives it */
+	REASON_KIND_REFUSAL = 1 << 1, /* a plan refuses with it (a verdict's blockers all do) */
+};
+
+/* One situation of a check: the severity a verdict gives it, and the fix
+ * (NULL: nothing to do). */
+struct reason_form {
+	enum vmgpu_severity severity;
+	const char *fix;
+};
+
+struct reason_info {
+	const char *code;            /* the public name: JSON "code", vmgpu(8) */
+	unsigned kind;               /* REASON_KIND_* */
+	bool forceable;              /* as a refusal, --force overrides it */
+	struct reason_form form[2];  /* [0] the usual; [1] the check's other situation */
+};
+
+/* NULL when CODE is out of range. */
+const struct reason_info *reason_info(enum reason_code code);
+/* The enum of a code string; _REASON_MAX when there is none. */
+enum reason_code reason_lookup(const char *code);
 
 /* ---- model ---- */
 

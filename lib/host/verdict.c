@@ -22,34 +22,46 @@ struct vmgpu_verdict {
 	bool failed; /* out of memory while building */
 };
 
-static void add_reason(struct vmgpu_verdict *v, const char *code, enum vmgpu_severity sev,
-		       const char *fix, const char *fmt, ...) _printf_(5, 6);
-
-static void add_reason(struct vmgpu_verdict *v, const char *code, enum vmgpu_severity sev,
-		       const char *fix, const char *fmt, ...)
+/* CODE in its situation FORM (reasons.c), with the message FMT. */
+static void add_reason_va(struct vmgpu_verdict *v, enum reason_code code, unsigned form, const char *fmt,
+			  va_list ap)
 {
+	const struct reason_info *ri = reason_info(code);
 	struct vmgpu_reason *n = realloc(v->reasons, (v->n_reasons + 1) * sizeof(*n));
-	char *msg = NULL, *fixdup = NULL;
-	va_list ap;
+	char *msg = NULL;
 
 	if (!n) {
 		v->failed = true;
 		return;
 	}
 	v->reasons = n;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (fix)
-		fixdup = strdup(fix);
-	if (!msg || (fix && !fixdup)) {
-		free(msg);
-		free(fixdup);
+	if (vasprintf(&msg, fmt, ap) < 0) {
 		v->failed = true;
 		return;
 	}
-	n[v->n_reasons++] = (struct vmgpu_reason){ code, sev, msg, fixdup };
+	n[v->n_reasons++] = (struct vmgpu_reason){ ri->code, ri->form[form].severity, msg, ri->form[form].fix };
+}
+
+static void add_reason(struct vmgpu_verdict *v, enum reason_code code, const char *fmt, ...) _printf_(3, 4);
+static void add_reason(struct vmgpu_verdict *v, enum reason_code code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_reason_va(v, code, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* The check's other situation (OTHER): its form [1] in the table. */
+static void add_reason_form(struct vmgpu_verdict *v, enum reason_code code, bool other, const char *fmt, ...)
+	_printf_(4, 5);
+static void add_reason_form(struct vmgpu_verdict *v, enum reason_code code, bool other, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_reason_va(v, code, other ? 1 : 0, fmt, ap);
+	va_end(ap);
 }
 
 /* Classes the host cannot lose with its group: storage, network, host/ISA
@@ -77,35 +89,26 @@ static void check_host(struct vmgpu_verdict *v)
 	enum vmgpu_tristate remapping;
 
 	if (!host_iommu_present(h)) {
-		add_reason(v, "iommu_off", VMGPU_SEVERITY_BLOCKER,
-			   "Enable VT-d (Intel) or AMD-Vi/IOMMU in the firmware setup, and boot with "
-			   "intel_iommu=on (Intel; AMD enables it by default) and optionally iommu=pt.",
+		add_reason(v, REASON_IOMMU_OFF,
 			   "The IOMMU is off: no unit in /sys/class/iommu and no IOMMU groups, so no device can be isolated for a VM.");
 		return;
 	}
 	remapping = vmgpu_host_fact(h, VMGPU_HOST_INTERRUPT_REMAPPING);
 	if (remapping == VMGPU_NO) {
 		if (h->allow_unsafe_interrupts == VMGPU_YES)
-			add_reason(v, "no_interrupt_remapping", VMGPU_SEVERITY_WARNING,
-				   "Enable interrupt remapping (x2APIC/IR in firmware; drop intremap=off) and "
-				   "remove vfio_iommu_type1.allow_unsafe_interrupts=1.",
-				   "Interrupt remapping is off and vfio_iommu_type1 allows unsafe interrupts: "
-				   "the VM can inject interrupts into the host (MSI attacks).");
+			add_reason_form(v, REASON_NO_INTERRUPT_REMAPPING, true,
+					"Interrupt remapping is off and vfio_iommu_type1 allows unsafe interrupts: "
+					"the VM can inject interrupts into the host (MSI attacks).");
 		else
-			add_reason(v, "no_interrupt_remapping", VMGPU_SEVERITY_BLOCKER,
-				   "Enable interrupt remapping (x2APIC/IR in firmware; drop intremap=off). Only if you "
-				   "trust the guest: vfio_iommu_type1.allow_unsafe_interrupts=1.",
+			add_reason(v, REASON_NO_INTERRUPT_REMAPPING,
 				   "Interrupt remapping is off: vfio_iommu_type1 refuses to attach the device "
 				   "(\"No interrupt remapping support\").");
 	} else if (remapping == VMGPU_UNKNOWN) {
-		add_reason(v, "interrupt_remapping_unknown", VMGPU_SEVERITY_WARNING,
-			   "Check dmesg for \"DMAR-IR: Enabled IRQ remapping\" or \"AMD-Vi: Interrupt remapping enabled\".",
-			   "Could not tell whether interrupt remapping is on.");
+		add_reason(v, REASON_INTERRUPT_REMAPPING_UNKNOWN, "Could not tell whether interrupt remapping is on.");
 	}
 	if (h->vfio_pci == VMGPU_MODULE_MISSING)
-		add_reason(v, "vfio_pci_missing", VMGPU_SEVERITY_BLOCKER,
-			   "Install a kernel built with CONFIG_VFIO_PCI (every distribution kernel has it).",
-			   "The vfio-pci module is not available for kernel %s.", h->kernel ? h->kernel : "?");
+		add_reason(v, REASON_VFIO_PCI_MISSING, "The vfio-pci module is not available for kernel %s.",
+			   h->kernel ? h->kernel : "?");
 }
 
 static void check_group(struct vmgpu_verdict *v)
@@ -116,15 +119,11 @@ static void check_group(struct vmgpu_verdict *v)
 	if (!host_iommu_present(v->host))
 		return;
 	if (dev->iommu_group < 0) {
-		add_reason(v, "no_iommu_group", VMGPU_SEVERITY_BLOCKER,
-			   "Check that the IOMMU covers this PCI segment (dmesg | grep -i -e DMAR -e IOMMU).",
-			   "The device has no IOMMU group although an IOMMU is present.");
+		add_reason(v, REASON_NO_IOMMU_GROUP, "The device has no IOMMU group although an IOMMU is present.");
 		return;
 	}
 	if (host_group_has_direct_region(v->host, dev->iommu_group, desc, sizeof(desc)) == 1)
-		add_reason(v, "firmware_reserved_memory", VMGPU_SEVERITY_BLOCKER,
-			   "The firmware keeps DMA to this range (RMRR); look for a firmware update or a "
-			   "setting that releases the device, or use another slot.",
+		add_reason(v, REASON_FIRMWARE_RESERVED_MEMORY,
 			   "IOMMU group %d has firmware-reserved memory %s (RMRR): the kernel will not give "
 			   "the device to VFIO.", dev->iommu_group, desc);
 
@@ -144,14 +143,11 @@ static void check_group(struct vmgpu_verdict *v)
 		v->companions = n;
 		n[v->n_companions++] = p;
 		if (class_is_host_critical(p->class_code))
-			add_reason(v, "group_shared_with_host", VMGPU_SEVERITY_BLOCKER,
-				   "Move the card to a slot wired to the CPU, enable ACS in the firmware, or pick "
-				   "a board whose root ports isolate (pcie_acs_override breaks isolation).",
+			add_reason(v, REASON_GROUP_SHARED_WITH_HOST,
 				   "IOMMU group %d also holds %s, which the host needs; the whole group would go to the VM.",
 				   dev->iommu_group, dev_label(p, label, sizeof(label)));
 		else if (!pci_same_slot(&dev->addr, &p->addr))
-			add_reason(v, "group_spans_slots", VMGPU_SEVERITY_WARNING,
-				   "Give the listed devices to the same VM, or move the card to a slot with ACS isolation.",
+			add_reason(v, REASON_GROUP_SPANS_SLOTS,
 				   "IOMMU group %d also holds %s from another slot; it must go to the same VM.",
 				   dev->iommu_group, dev_label(p, label, sizeof(label)));
 	}
@@ -165,20 +161,18 @@ static void check_type(struct vmgpu_verdict *v)
 
 	/* Host and ISA/LPC bridges have ordinary headers but are the chipset. */
 	if (cls == 0x0600 || cls == 0x0601) {
-		add_reason(v, "chipset_function", VMGPU_SEVERITY_BLOCKER, NULL,
-			   "%s bridge: part of the chipset, never assignable.", cls == 0x0600 ? "Host" : "ISA/LPC");
+		add_reason(v, REASON_CHIPSET_FUNCTION, "%s bridge: part of the chipset, never assignable.",
+			   cls == 0x0600 ? "Host" : "ISA/LPC");
 		return;
 	}
 
 	if (!ci->caps_known)
 		return;
 	if (!ci->has_pcie) {
-		add_reason(v, "conventional_pci", VMGPU_SEVERITY_WARNING,
-			   display && v->dev->addr.bus == 0
-				   ? "Integrated graphics need IGD-specific options in QEMU (x-igd-opregion, legacy mode)."
-				   : NULL,
-			   "Conventional PCI function (no PCI Express capability): VFIO can assign it, Hyper-V "
-			   "DDA refuses it (\"Old-style PCI device\").");
+		/* integrated graphics: a display controller on bus 0 */
+		add_reason_form(v, REASON_CONVENTIONAL_PCI, display && v->dev->addr.bus == 0,
+				"Conventional PCI function (no PCI Express capability): VFIO can assign it, Hyper-V "
+				"DDA refuses it (\"Old-style PCI device\").");
 		return;
 	}
 	switch (ci->pcie_type) {
@@ -186,17 +180,16 @@ static void check_type(struct vmgpu_verdict *v)
 		break;
 	case VMGPU_PCIE_LEGACY_ENDPOINT:
 		if (!display)
-			add_reason(v, "legacy_endpoint", VMGPU_SEVERITY_WARNING, NULL,
+			add_reason(v, REASON_LEGACY_ENDPOINT,
 				   "Legacy PCI Express endpoint that is not a display controller: Hyper-V DDA refuses it.");
 		break;
 	case VMGPU_PCIE_RC_INTEGRATED_ENDPOINT:
-		add_reason(v, "rc_integrated", VMGPU_SEVERITY_INFO, NULL,
+		add_reason(v, REASON_RC_INTEGRATED,
 			   "Root-complex integrated endpoint: assignable, less isolated than a card in a slot "
 			   "(DDA: \"Embedded Endpoint -- less secure\").");
 		break;
 	default:
-		add_reason(v, "not_endpoint", VMGPU_SEVERITY_BLOCKER, NULL,
-			   "PCI Express %s: ports and bridges cannot be assigned.",
+		add_reason(v, REASON_NOT_ENDPOINT, "PCI Express %s: ports and bridges cannot be assigned.",
 			   vmgpu_pcie_type_name(ci->pcie_type) ? vmgpu_pcie_type_name(ci->pcie_type) : "function of reserved type");
 	}
 }
@@ -206,7 +199,7 @@ static void check_interrupts(struct vmgpu_verdict *v)
 	const struct config_info *ci = &v->dev->cfg;
 
 	if (ci->caps_known && !ci->has_msi && !ci->has_msix)
-		add_reason(v, "intx_only", VMGPU_SEVERITY_WARNING, NULL,
+		add_reason(v, REASON_INTX_ONLY,
 			   "Only line-based (INTx) interrupts: VFIO must mask the shared line on every "
 			   "interrupt (slow), and Hyper-V DDA refuses the device.");
 }
@@ -221,25 +214,23 @@ static void check_reset(struct vmgpu_verdict *v)
 
 	if (dev->reset_method) { /* absent before Linux 5.15 */
 		if (!*dev->reset_method)
-			add_reason(v, "no_reset", VMGPU_SEVERITY_WARNING,
-				   "Expect the device to keep state across VM restarts; a vendor-reset module or a host reboot may be needed.",
+			add_reason(v, REASON_NO_RESET,
 				   "The kernel has no reset method for this function (reset_method is empty).");
 		else if (strcmp(dev->reset_method, "bus") == 0 && v->n_companions > 0)
-			add_reason(v, "bus_reset_only", VMGPU_SEVERITY_INFO, NULL,
+			add_reason(v, REASON_BUS_RESET_ONLY,
 				   "Only a secondary bus reset is available; it resets the whole slot, companions included.");
 	} else if (v->host->reset_method_supported) {
 		/* Linux >= 5.15 hides reset_method when there is no method. */
-		add_reason(v, "no_reset", VMGPU_SEVERITY_WARNING,
-			   "Expect the device to keep state across VM restarts; a vendor-reset module or a host reboot may be needed.",
+		add_reason(v, REASON_NO_RESET,
 			   "The kernel has no reset method for this function (no reset_method attribute).");
 	} else if (ci->caps_known && !has_flr && !has_af && (!ci->has_pm || ci->pm_no_soft_reset) &&
 		   !dev->parent) {
-		add_reason(v, "no_reset", VMGPU_SEVERITY_WARNING, NULL,
-			   "No FLR, no PM reset and no parent bridge for a bus reset: the device cannot be reset between VM runs.");
+		/* no word of the kernel's: judged from the capabilities */
+		add_reason_form(v, REASON_NO_RESET, true,
+				"No FLR, no PM reset and no parent bridge for a bus reset: the device cannot be reset between VM runs.");
 	}
 	if (dev->vendor == 0x1002 && vmgpu_dev_is_display(dev) && ci->caps_known && !has_flr)
-		add_reason(v, "amd_reset_bug", VMGPU_SEVERITY_WARNING,
-			   "Load vendor-reset and set reset_method to device_specific, or plan for a host reboot.",
+		add_reason(v, REASON_AMD_RESET_BUG,
 			   "AMD GPU without Function Level Reset: many such models fail to reset after the first VM shutdown.");
 }
 
@@ -251,9 +242,7 @@ static void check_boot_display(struct vmgpu_verdict *v)
 	for (size_t i = 0; i < h->n_fbs; i++) {
 		if (h->fbs[i].dev != dev)
 			continue;
-		add_reason(v, "boot_framebuffer", VMGPU_SEVERITY_BLOCKER,
-			   "Boot with initcall_blacklist=sysfb_init (or video=efifb:off / video=vesafb:off), or "
-			   "use another GPU as the boot display.",
+		add_reason(v, REASON_BOOT_FRAMEBUFFER,
 			   "Boot framebuffer \"%s\" at %#llx-%#llx still holds this device's BAR; vfio-pci cannot reserve it.",
 			   h->fbs[i].name, (unsigned long long)h->fbs[i].start, (unsigned long long)h->fbs[i].end);
 		return;
@@ -261,11 +250,10 @@ static void check_boot_display(struct vmgpu_verdict *v)
 	if (dev->boot_vga <= 0)
 		return;
 	if (h->fbs_known != VMGPU_YES)
-		add_reason(v, "boot_display", VMGPU_SEVERITY_WARNING,
-			   "Run as root so that /proc/iomem shows addresses, or boot with initcall_blacklist=sysfb_init.",
-			   "This is the boot display; whether a firmware framebuffer still holds its BAR cannot be told without root.");
+		add_reason_form(v, REASON_BOOT_DISPLAY, true,
+				"This is the boot display; whether a firmware framebuffer still holds its BAR cannot be told without root.");
 	else
-		add_reason(v, "boot_display", VMGPU_SEVERITY_INFO, NULL,
+		add_reason(v, REASON_BOOT_DISPLAY,
 			   "This is the boot display; the host console moves elsewhere or goes dark when it is assigned.");
 }
 
@@ -282,9 +270,7 @@ static void check_rebar(struct vmgpu_verdict *v)
 				top = b;
 		if (!mask || cur != top || top < 10) /* full size and >= 1 GiB */
 			continue;
-		add_reason(v, "rebar_full", VMGPU_SEVERITY_WARNING,
-			   "Make sure the VM's 64-bit MMIO window is sized for it (see mmio), or shrink it with "
-			   "/sys/bus/pci/devices/<addr>/resource<N>_resize or disable Resizable BAR in the firmware.",
+		add_reason(v, REASON_REBAR_FULL,
 			   "Resizable BAR %u is at its full size (%llu MiB): the VM firmware must map all of it.",
 			   ci->rebar[i].bar, 1ULL << cur);
 	}
@@ -295,9 +281,7 @@ static void check_unknown(struct vmgpu_verdict *v)
 	struct vmgpu_dev *dev = v->dev;
 
 	for (size_t i = 0; i < dev->n_unknown; i++)
-		add_reason(v, "unknown", VMGPU_SEVERITY_INFO,
-			   dev->host->running_as_root ? NULL : "Run vmgpu survey as root.",
-			   "Not checked: %s.", dev->unknown[i]);
+		add_reason_form(v, REASON_UNKNOWN, dev->host->running_as_root, "Not checked: %s.", dev->unknown[i]);
 }
 
 static void check_notes(struct vmgpu_verdict *v)
@@ -305,15 +289,13 @@ static void check_notes(struct vmgpu_verdict *v)
 	struct vmgpu_dev *dev = v->dev;
 
 	if (dev->cfg.all_ones)
-		add_reason(v, "config_all_ones", VMGPU_SEVERITY_WARNING,
-			   "Wake it before assigning (echo on > power/control), or load vfio-pci with disable_idle_d3=1.",
+		add_reason(v, REASON_CONFIG_ALL_ONES,
 			   "Config space reads all-ones: the device is powered off (D3cold) or gone, and VFIO may not be able to wake it.");
 
 	if (dev->physfn)
-		add_reason(v, "virtual_function", VMGPU_SEVERITY_INFO, NULL,
-			   "SR-IOV virtual function of %s.", dev->physfn);
+		add_reason(v, REASON_VIRTUAL_FUNCTION, "SR-IOV virtual function of %s.", dev->physfn);
 	if (dev->driver && strcmp(dev->driver, "vfio-pci") != 0)
-		add_reason(v, "host_driver", VMGPU_SEVERITY_INFO, NULL,
+		add_reason(v, REASON_HOST_DRIVER,
 			   "Bound to %s on the host: assigning it unbinds that driver.", dev->driver);
 }
 
@@ -353,10 +335,8 @@ VMGPU_EXPORT struct vmgpu_verdict *vmgpu_verdict_unref(struct vmgpu_verdict *v)
 {
 	if (!v)
 		return NULL;
-	for (size_t i = 0; i < v->n_reasons; i++) {
-		free((char *)v->reasons[i].message);
-		free((char *)v->reasons[i].fix);
-	}
+	for (size_t i = 0; i < v->n_reasons; i++)
+		free((char *)v->reasons[i].message); /* the fix is the table's */
 	free(v->reasons);
 	free(v->companions);
 	vmgpu_host_unref(v->host);

@@ -60,19 +60,17 @@ int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, co
 		if (strcmp(par->mdev_types[i].id, type) == 0)
 			t = &par->mdev_types[i];
 	if (!par)
-		plan_refuse(p, "no_mdev_parent", false, "See vmgpu partition list.", "%s offers no mediated devices.", parent);
+		plan_refuse(p, REFUSE_NO_MDEV_PARENT, "%s offers no mediated devices.", parent);
 	else if (!t)
-		plan_refuse(p, "no_such_type", false, "See vmgpu partition list for its types.",
-			    "%s has no mdev type %s.", parent, type);
+		plan_refuse(p, REFUSE_NO_SUCH_TYPE, "%s has no mdev type %s.", parent, type);
 	else if (strlen(parent) >= sizeof(((struct jobj *)0)->parent) || strlen(type) >= sizeof(((struct jobj *)0)->type))
 		/* the journal could not name it, so recovery could not undo it */
-		plan_refuse(p, "name_too_long", false, NULL, "%s/%s: name too long for vmgpu's journal.", parent, type);
+		plan_refuse(p, REFUSE_NAME_TOO_LONG, "%s/%s: name too long for vmgpu's journal.", parent, type);
 	else if (t->available >= 0 && (unsigned)t->available < count)
 		/* The driver's own count: it is 0 for every other type once a
 		 * parent that cannot mix types has one in use (NVIDIA GRID). */
-		plan_refuse(p, "no_instances", false,
-			    "Remove unused instances, pick a smaller type, or another parent.",
-			    "%s: %u instance(s) of %s asked, %d available.", parent, count, type, t->available);
+		plan_refuse(p, REFUSE_NO_INSTANCES, "%s: %u instance(s) of %s asked, %d available.", parent, count, type,
+			    t->available);
 	for (unsigned i = 0; !vmgpu_plan_refused(p) && i < count; i++) {
 		struct jobj o = { .kind = JOBJ_MDEV, .before = 0, .target = 1, .persist = flags & VMGPU_PLAN_PERSIST };
 		make_uuid(o.key);
@@ -159,11 +157,11 @@ VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *con
 			if (strcmp(vmgpu_split_mdev(s, k)->uuid, uuids[i]) == 0)
 				m = vmgpu_split_mdev(s, k);
 		if (!m) {
-			plan_refuse(p, "no_such_mdev", false, "See vmgpu partition list.", "mdev %s does not exist on this host.", uuids[i]);
+			plan_refuse(p, REFUSE_NO_SUCH_MDEV, "mdev %s does not exist on this host.", uuids[i]);
 			continue;
 		}
 		if (mdev_in_use(host->ctx, m->uuid, who, sizeof(who))) {
-			plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.", "mdev %s is in use by %s.", m->uuid, who);
+			plan_refuse(p, REFUSE_IN_USE_BY_VM, "mdev %s is in use by %s.", m->uuid, who);
 			continue;
 		}
 		struct jobj o = { .kind = JOBJ_MDEV, .before = 1, .target = 0 };
@@ -201,17 +199,16 @@ VMGPU_EXPORT int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf,
 	(void)object_read(host->ctx, JOBJ_NUMVFS, pf->address, &cur);
 	(void)object_read(host->ctx, JOBJ_AUTOPROBE, pf->address, &probe);
 	if (total <= 0 || cur < 0) {
-		plan_refuse(p, "no_sriov", false, NULL, "%s has no SR-IOV (sriov_totalvfs).", pf->address);
+		plan_refuse(p, REFUSE_NO_SRIOV, "%s has no SR-IOV (sriov_totalvfs).", pf->address);
 		return plan_finish(p, ret);
 	}
 	if (num_vfs > (unsigned long)total)
-		plan_refuse(p, "too_many_vfs", false, NULL, "%s supports at most %ld VFs, %u asked.", pf->address, total, num_vfs);
+		plan_refuse(p, REFUSE_TOO_MANY_VFS, "%s supports at most %ld VFs, %u asked.", pf->address, total, num_vfs);
 	/* VFs about to disappear must not be in use. */
 	for (size_t i = 0; i < host->n_devs && (long)num_vfs != cur; i++) {
 		struct vmgpu_dev *vf = host->devs[i];
 		if (vf->physfn && strcmp(vf->physfn, pf->address) == 0 && is_vfio(vf->driver))
-			plan_refuse(p, "vf_assigned", false, "Release the VFs first (vmgpu release, vmgpu detach).",
-				    "VF %s is on vfio-pci: it may belong to a VM.", vf->address);
+			plan_refuse(p, REFUSE_VF_ASSIGNED, "VF %s is on vfio-pci: it may belong to a VM.", vf->address);
 	}
 	if (probe >= 0 && probe != 0 && num_vfs > 0)
 		add_write(p, pf, JOBJ_AUTOPROBE, probe, 0);
@@ -236,8 +233,7 @@ VMGPU_EXPORT int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, 
 	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
 		return -ENOMEM;
 	if (object_read(host->ctx, JOBJ_VGPU, vf->address, &cur) < 0) {
-		plan_refuse(p, "no_vgpu", false, "NVIDIA's vGPU host driver (vGPU 17+) exposes it on the VFs of supported GPUs.",
-			    "%s has no nvidia/current_vgpu_type.", vf->address);
+		plan_refuse(p, REFUSE_NO_VGPU, "%s has no nvidia/current_vgpu_type.", vf->address);
 		return plan_finish(p, ret);
 	}
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", vf->address);
@@ -250,13 +246,11 @@ VMGPU_EXPORT int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, 
 		free(types);
 	}
 	if (!found && (long)type_id != cur)
-		plan_refuse(p, "type_not_creatable", false, "See vmgpu partition list for the types this VF can take now.",
-			    "%s cannot take vGPU type %u now.", vf->address, type_id);
+		plan_refuse(p, REFUSE_TYPE_NOT_CREATABLE, "%s cannot take vGPU type %u now.", vf->address, type_id);
 	/* the VM holding the VF would lose its vGPU under it */
 	char who[64];
 	if (cur > 0 && (long)type_id != cur && group_in_use(host->ctx, vf->iommu_group, who, sizeof(who)))
-		plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.", "VF %s (vGPU type %ld) is in use by %s.",
-			    vf->address, cur, who);
+		plan_refuse(p, REFUSE_IN_USE_BY_VM, "VF %s (vGPU type %ld) is in use by %s.", vf->address, cur, who);
 	if ((long)type_id != cur)
 		add_write(p, vf, JOBJ_VGPU, cur, type_id);
 	return plan_finish(p, ret);

@@ -24,12 +24,17 @@
 #include "journal.h"
 #include "plan.h"
 
-void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const char *fix, const char *fmt, ...)
+void plan_refuse(struct vmgpu_plan *p, enum reason_code code, const char *fmt, ...)
 {
+	const struct reason_info *ri = reason_info(code);
 	struct plan_refusal *r;
 	char *msg = NULL;
 	va_list ap;
 
+	if (!ri) { /* a code outside the table is a bug: fail rather than lose the refusal */
+		p->failed = true;
+		return;
+	}
 	p->refusals = plan_grow(p->refusals, p->n_refusals, sizeof(*p->refusals), &p->failed);
 	if (p->failed)
 		return;
@@ -39,10 +44,10 @@ void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const c
 	va_end(ap);
 	r = &p->refusals[p->n_refusals++];
 	*r = (struct plan_refusal){
-		.code = code,
-		.message = msg ? msg : plan_strdup(p, code),
-		.fix = fix ? plan_strdup(p, fix) : NULL,
-		.forced = forceable && (p->flags & VMGPU_PLAN_FORCE),
+		.code = ri->code,
+		.fix = ri->form[0].fix,
+		.message = msg ? msg : plan_strdup(p, ri->code),
+		.forced = ri->forceable && (p->flags & VMGPU_PLAN_FORCE),
 	};
 }
 
@@ -87,26 +92,22 @@ struct vmgpu_plan *plan_new_back(struct vmgpu_ctx *ctx)
 
 
 /* Verdict blockers become refusals; those that are only a risk the user may
- * choose to take are forceable. */
+ * choose to take are forceable (the table says which). */
 static void refuse_from_verdict(struct vmgpu_plan *p, struct vmgpu_dev *dev)
 {
-	static const char *const forceable[] = { "no_interrupt_remapping", "boot_framebuffer",
-						 "group_shared_with_host" };
 	struct vmgpu_verdict *v;
 
 	if (vmgpu_dev_judge(p->host, dev, &v) < 0) {
-		plan_refuse(p, "not_endpoint", false, NULL, "%s is a bridge or port: only endpoints can be assigned.",
+		plan_refuse(p, REASON_NOT_ENDPOINT, "%s is a bridge or port: only endpoints can be assigned.",
 			    dev->address);
 		return;
 	}
 	for (size_t i = 0; i < vmgpu_verdict_n_reasons(v); i++) {
 		struct vmgpu_reason r;
-		bool can = false;
 		if (vmgpu_verdict_reason(v, i, &r) < 0 || r.severity != VMGPU_SEVERITY_BLOCKER)
 			continue;
-		for (size_t k = 0; k < ARRAY_SIZE(forceable); k++)
-			can |= strcmp(r.code, forceable[k]) == 0;
-		plan_refuse(p, r.code, can, r.fix, "%s: %s", dev->address, r.message);
+		/* every verdict code is the table's: add_reason() takes its enum */
+		plan_refuse(p, reason_lookup(r.code), "%s: %s", dev->address, r.message);
 	}
 	for (size_t i = 0; i < vmgpu_verdict_n_companions(v); i++)
 		plan_add_dev(p, vmgpu_verdict_companion(v, i));
@@ -121,11 +122,9 @@ static void refuse_if_host_uses(struct vmgpu_plan *p, struct vmgpu_dev *dev, con
 	char desc[256];
 
 	if (dev_block_in_use(ctx, dn, desc, sizeof(desc)) == 1)
-		plan_refuse(p, "host_disk_in_use", false, "Unmount it (and stop whatever uses it) first, or leave this group on the host.",
-			    "%s: %s; the host would lose it.", dev->address, desc);
+		plan_refuse(p, REFUSE_HOST_DISK_IN_USE, "%s: %s; the host would lose it.", dev->address, desc);
 	if (dev_carries_default_route(ctx, dn, desc, sizeof(desc)) == 1)
-		plan_refuse(p, "host_network_in_use", false, "Move the default route to another interface first.",
-			    "%s: %s; the host would lose its network.", dev->address, desc);
+		plan_refuse(p, REFUSE_HOST_NETWORK_IN_USE, "%s: %s; the host would lose its network.", dev->address, desc);
 }
 
 /* Process OP holds a node of DEV open. */
@@ -141,14 +140,11 @@ static void refuse_opener(struct vmgpu_plan *p, struct vmgpu_dev *dev, const str
 	if (vfio && (!vm_nodes_only || strcmp(op->comm, "vmgpu") == 0))
 		return;
 	if (vfio)
-		plan_refuse(p, "in_use_by_vm", false, "Shut the VM down first.",
-			    "%s: %s is open by PID %d (%s): a VM is using the device.", dev->address, op->node, op->pid,
-			    op->comm);
+		plan_refuse(p, REFUSE_IN_USE_BY_VM, "%s: %s is open by PID %d (%s): a VM is using the device.",
+			    dev->address, op->node, op->pid, op->comm);
 	else
-		plan_refuse(p, "device_open", true,
-			    "Stop the process (or its display session) first; --force unbinds anyway, and "
-			    "the process loses the device (the unbind may wait until it lets go).",
-			    "%s: %s is open by PID %d (%s).", dev->address, op->node, op->pid, op->comm);
+		plan_refuse(p, REFUSE_DEVICE_OPEN, "%s: %s is open by PID %d (%s).", dev->address, op->node, op->pid,
+			    op->comm);
 }
 
 /*
@@ -368,8 +364,7 @@ VMGPU_EXPORT int vmgpu_plan_release(struct vmgpu_host *host, struct vmgpu_dev *c
 		 * someone else assigned it, and its original driver is unknown. */
 		if (!plan_record(p, d) && !(flags & VMGPU_PLAN_FOREIGN) &&
 		    (is_vfio(d->driver) || is_vfio(d->driver_override)))
-			plan_refuse(p, "not_assigned_by_vmgpu", false,
-				    "Use --foreign to release it anyway (the kernel then picks the driver).",
+			plan_refuse(p, REFUSE_NOT_ASSIGNED_BY_VMGPU,
 				    "%s is on vfio-pci but was not assigned by vmgpu: there is no record of its original driver.",
 				    d->address);
 		/* Group mates that vmgpu assigned along with it come back too. */
@@ -395,10 +390,8 @@ VMGPU_EXPORT struct vmgpu_plan *vmgpu_plan_unref(struct vmgpu_plan *p)
 		free(p->steps[i].summary);
 	}
 	free(p->steps);
-	for (size_t i = 0; i < p->n_refusals; i++) {
+	for (size_t i = 0; i < p->n_refusals; i++)
 		free(p->refusals[i].message);
-		free(p->refusals[i].fix);
-	}
 	free(p->refusals);
 	free(p->devs);
 	free(p->objs);

@@ -44,8 +44,8 @@ static inline void *plan_grow(void *v, size_t n, size_t size, bool *failed)
 static inline char *plan_strdup(struct vmgpu_plan *p, const char *s);
 
 struct plan_refusal {
-	const char *code; /* static */
-	char *message, *fix;
+	const char *code, *fix; /* static: the table's (reasons.c) */
+	char *message;
 	bool forced; /* forceable, and --force given: no longer refuses */
 };
 
@@ -67,8 +67,8 @@ struct vmgpu_plan {
 	bool failed;             /* out of memory while building */
 };
 
-void plan_refuse(struct vmgpu_plan *p, const char *code, bool forceable, const char *fix, const char *fmt, ...)
-	_printf_(5, 6);
+/* Refuse with CODE: its fix and whether --force overrides it are the table's. */
+void plan_refuse(struct vmgpu_plan *p, enum reason_code code, const char *fmt, ...) _printf_(3, 4);
 const struct jdev *plan_record(const struct vmgpu_plan *p, const struct vmgpu_dev *d);
 int state_read_root(struct vmgpu_ctx *ctx, struct jstate *ret);
 struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigned flags);
