@@ -9,6 +9,7 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _must_check_ __attribute__((warn_unused_result))
 #define _unused_ __attribute__((unused))
+#define _sentinel_ __attribute__((sentinel))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -6,49 +6,43 @@
  * compression libraries into every run (1.5 MB resident) for a step most runs
  * never take. Only on the live host: a snapshot root has no kernel.
  */
-#include <dlfcn.h>
 #include <libkmod.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "apply.h"
+#include "dlsym.h"
 
-struct kmod_api {
-	struct kmod_ctx *(*new)(const char *dirname, const char *const *config_paths);
-	struct kmod_ctx *(*unref)(struct kmod_ctx *ctx);
-	int (*lookup)(struct kmod_ctx *ctx, const char *given_alias, struct kmod_list **list);
-	struct kmod_module *(*get_module)(const struct kmod_list *entry);
-	struct kmod_list *(*list_next)(const struct kmod_list *list, const struct kmod_list *curr);
-	int (*probe)(struct kmod_module *mod, unsigned int flags, const char *extra_options,
-		     int (*run_install)(struct kmod_module *m, const char *cmdline, void *data), const void *data,
-		     void (*print_action)(struct kmod_module *m, bool install, const char *options));
-	struct kmod_module *(*module_unref)(struct kmod_module *mod);
-	int (*unref_list)(struct kmod_list *list);
-};
+ELF_NOTE_DLOPEN("kmod", "Loading vfio-pci and its softdeps as modprobe does (assign)",
+		ELF_NOTE_DLOPEN_PRIORITY_RECOMMENDED, "libkmod.so.2");
 
-static int kmod_api_load(struct kmod_api *k)
+DECLARE_DLSYM(kmod_new);
+DECLARE_DLSYM(kmod_unref);
+DECLARE_DLSYM(kmod_module_new_from_lookup);
+DECLARE_DLSYM(kmod_module_get_module);
+DECLARE_DLSYM(kmod_list_next);
+DECLARE_DLSYM(kmod_module_probe_insert_module);
+DECLARE_DLSYM(kmod_module_unref);
+DECLARE_DLSYM(kmod_module_unref_list);
+
+static void *kmod_dl; /* stays open for the process */
+
+static int kmod_load(void)
 {
-	void *h = dlopen("libkmod.so.2", RTLD_NOW | RTLD_LOCAL);
-
-	if (!h)
-		return -ENOPKG;
-	*(void **)&k->new = dlsym(h, "kmod_new");
-	*(void **)&k->unref = dlsym(h, "kmod_unref");
-	*(void **)&k->lookup = dlsym(h, "kmod_module_new_from_lookup");
-	*(void **)&k->get_module = dlsym(h, "kmod_module_get_module");
-	*(void **)&k->list_next = dlsym(h, "kmod_list_next");
-	*(void **)&k->probe = dlsym(h, "kmod_module_probe_insert_module");
-	*(void **)&k->module_unref = dlsym(h, "kmod_module_unref");
-	*(void **)&k->unref_list = dlsym(h, "kmod_module_unref_list");
-	if (!k->new || !k->unref || !k->lookup || !k->get_module || !k->list_next || !k->probe || !k->module_unref ||
-	    !k->unref_list)
-		return -ENOPKG;
-	return 0; /* the handle stays open for the process */
+	return dlsym_many(&kmod_dl, "libkmod.so.2",
+			  DLSYM_ARG(kmod_new),
+			  DLSYM_ARG(kmod_unref),
+			  DLSYM_ARG(kmod_module_new_from_lookup),
+			  DLSYM_ARG(kmod_module_get_module),
+			  DLSYM_ARG(kmod_list_next),
+			  DLSYM_ARG(kmod_module_probe_insert_module),
+			  DLSYM_ARG(kmod_module_unref),
+			  DLSYM_ARG(kmod_module_unref_list),
+			  NULL);
 }
 
 int modprobe_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz)
 {
-	struct kmod_api api;
 	struct kmod_ctx *k;
 	struct kmod_list *list = NULL, *it;
 	int r;
@@ -57,30 +51,31 @@ int modprobe_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz)
 		snprintf(why, sz, "cannot load %s into a snapshot root (%s)", name, ctx->root);
 		return -EOPNOTSUPP;
 	}
-	if (kmod_api_load(&api) < 0) {
+	if (kmod_load() < 0) {
+		DBG(ctx, "libkmod: %s", dlsym_error());
 		snprintf(why, sz, "libkmod (libkmod.so.2) is not installed: modprobe %s by hand", name);
 		return -ENOPKG;
 	}
-	k = api.new(NULL, NULL);
+	k = sym_kmod_new(NULL, NULL);
 	if (!k) {
 		snprintf(why, sz, "libkmod: cannot read the module index");
 		return -ENOMEM;
 	}
-	r = api.lookup(k, name, &list);
+	r = sym_kmod_module_new_from_lookup(k, name, &list);
 	if (r < 0 || !list) {
 		snprintf(why, sz, "module %s not found for this kernel", name);
-		api.unref(k);
+		sym_kmod_unref(k);
 		return r < 0 ? r : -ENOENT;
 	}
-	for (it = list; it; it = api.list_next(list, it)) {
-		struct kmod_module *m = api.get_module(it);
-		r = api.probe(m, KMOD_PROBE_APPLY_BLACKLIST, NULL, NULL, NULL, NULL);
-		api.module_unref(m);
+	for (it = list; it; it = sym_kmod_list_next(list, it)) {
+		struct kmod_module *m = sym_kmod_module_get_module(it);
+		r = sym_kmod_module_probe_insert_module(m, KMOD_PROBE_APPLY_BLACKLIST, NULL, NULL, NULL, NULL);
+		sym_kmod_module_unref(m);
 		if (r != 0)
 			break;
 	}
-	api.unref_list(list);
-	api.unref(k);
+	sym_kmod_module_unref_list(list);
+	sym_kmod_unref(k);
 	if (r == KMOD_PROBE_APPLY_BLACKLIST) {
 		snprintf(why, sz, "%s is blacklisted (modprobe.d)", name);
 		return -EPERM;

@@ -9,13 +9,22 @@
  * and zlib it brings) is opened with dlopen() on the first name lookup, so
  * commands that print no names (assign, release) do not pay for loading it.
  */
-#include <dlfcn.h>
 #include <pci/pci.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "dlsym.h"
 #include "host.h"
+
+ELF_NOTE_DLOPEN("pci-names", "Vendor and device names from pci.ids (survey, partition list)",
+		ELF_NOTE_DLOPEN_PRIORITY_RECOMMENDED, "libpci.so.3");
+
+DECLARE_DLSYM(pci_alloc);
+DECLARE_DLSYM(pci_lookup_name);
+DECLARE_DLSYM(pci_cleanup);
+
+static void *libpci_dl; /* stays open for the process */
 
 static _Thread_local jmp_buf *names_jmp;
 
@@ -32,29 +41,21 @@ static void names_quiet(char *msg, ...)
 {
 }
 
-static struct {
-	struct pci_access *(*alloc)(void);
-	char *(*lookup_name)(struct pci_access *a, char *buf, int size, int flags, ...);
-	void (*cleanup)(struct pci_access *a);
-} libpci;
-
-static bool libpci_load(void)
+static bool libpci_load(struct vmgpu_ctx *ctx)
 {
-	void *h;
-
-	if (libpci.alloc)
+	if (dlsym_many(&libpci_dl, "libpci.so.3",
+		       DLSYM_ARG(pci_alloc),
+		       DLSYM_ARG(pci_lookup_name),
+		       DLSYM_ARG(pci_cleanup),
+		       NULL) >= 0)
 		return true;
-	if (!(h = dlopen("libpci.so.3", RTLD_NOW | RTLD_LOCAL)))
-		return false;
-	*(void **)&libpci.lookup_name = dlsym(h, "pci_lookup_name");
-	*(void **)&libpci.cleanup = dlsym(h, "pci_cleanup");
-	*(void **)&libpci.alloc = dlsym(h, "pci_alloc");
-	return libpci.alloc && libpci.lookup_name && libpci.cleanup;
+	DBG(ctx, "libpci.so.3 cannot be loaded (%s): no names", dlsym_error());
+	return false;
 }
 
 static void names_free(void *pacc)
 {
-	libpci.cleanup(pacc);
+	sym_pci_cleanup(pacc);
 }
 
 /* No local variables here: inlined into names_lookup(), they would live
@@ -63,12 +64,11 @@ static struct pci_access *names_access(struct vmgpu_ctx *ctx)
 {
 	if (ctx->names || ctx->names_failed)
 		return ctx->names;
-	if (!libpci_load()) {
-		DBG(ctx, "libpci.so.3 cannot be loaded: no names");
+	if (!libpci_load(ctx)) {
 		ctx->names_failed = true;
 		return NULL;
 	}
-	if (!(ctx->names = libpci.alloc())) {
+	if (!(ctx->names = sym_pci_alloc())) {
 		ctx->names_failed = true;
 		return NULL;
 	}
@@ -98,11 +98,11 @@ int names_lookup(struct vmgpu_ctx *ctx, int kind, uint16_t vendor, uint16_t devi
 	names_jmp = &env;
 	if (setjmp(env) == 0) {
 		if (kind == PCI_LOOKUP_VENDOR || kind == PCI_LOOKUP_CLASS)
-			name = libpci.lookup_name(a, buf, sizeof(buf), flags, vendor);
+			name = sym_pci_lookup_name(a, buf, sizeof(buf), flags, vendor);
 		else if (kind == PCI_LOOKUP_DEVICE)
-			name = libpci.lookup_name(a, buf, sizeof(buf), flags, vendor, device);
+			name = sym_pci_lookup_name(a, buf, sizeof(buf), flags, vendor, device);
 		else
-			name = libpci.lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_DEVICE, vendor, device, sv, sd);
+			name = sym_pci_lookup_name(a, buf, sizeof(buf), flags | PCI_LOOKUP_DEVICE, vendor, device, sv, sd);
 	} else {
 		DBG(ctx, "libpci failed while loading pci.ids");
 		names_jmp = NULL;

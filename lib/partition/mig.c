@@ -15,18 +15,18 @@
  * devices are opaque pointers, and versioned structures carry
  * sizeof | version << 24 in their first field.
  */
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dlsym.h"
 #include "mig.h"
 
 #define NVML_SUCCESS 0
 #define NVML_MIG_ENABLE 1
 #define NVML_NAME_MAX 96
 
-typedef struct nvml_device *nvml_device;
+typedef struct nvmlDevice_st *nvmlDevice_t;
 
 /* nvmlGpuInstanceProfileInfo_t */
 struct nvml_gi_profile {
@@ -46,17 +46,30 @@ struct nvml_gi_profile_v2 {
 
 #define NVML_GI_PROFILE_V2_VERSION ((unsigned int)(sizeof(struct nvml_gi_profile_v2) | (2u << 24)))
 
-static struct {
-	bool tried;
-	void *handle;
-	int (*init)(void);
-	int (*shutdown)(void);
-	int (*by_pci)(const char *bus_id, nvml_device *dev);
-	int (*mig_mode)(nvml_device dev, unsigned int *current, unsigned int *pending);
-	int (*profile)(nvml_device dev, unsigned int profile, struct nvml_gi_profile *info);
-	int (*profile_v2)(nvml_device dev, unsigned int profile, struct nvml_gi_profile_v2 *info);
-	int (*remaining)(nvml_device dev, unsigned int profile_id, unsigned int *count);
-} nvml;
+/* The few entry points used, as nvml.h declares them (it is not packaged
+ * where vmgpu builds); the sym_ pointers take their types from here. */
+int nvmlInit_v2(void);
+int nvmlShutdown(void);
+int nvmlDeviceGetHandleByPciBusId_v2(const char *pciBusId, nvmlDevice_t *device);
+int nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode, unsigned int *pendingMode);
+int nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t device, unsigned int profile, struct nvml_gi_profile *info);
+/* R510 and later: with the profile's name */
+int nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t device, unsigned int profile, struct nvml_gi_profile_v2 *info);
+int nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int profileId, unsigned int *count);
+
+ELF_NOTE_DLOPEN("nvml", "NVIDIA MIG profiles of a GPU bound to the nvidia driver (survey, partition list)",
+		ELF_NOTE_DLOPEN_PRIORITY_SUGGESTED, "libnvidia-ml.so.1");
+
+DECLARE_DLSYM(nvmlInit_v2);
+DECLARE_DLSYM(nvmlShutdown);
+DECLARE_DLSYM(nvmlDeviceGetHandleByPciBusId_v2);
+DECLARE_DLSYM(nvmlDeviceGetMigMode);
+DECLARE_DLSYM(nvmlDeviceGetGpuInstanceProfileInfo);
+DECLARE_DLSYM(nvmlDeviceGetGpuInstanceProfileInfoV);
+DECLARE_DLSYM(nvmlDeviceGetGpuInstanceRemainingCapacity);
+
+static bool nvml_tried;
+static void *nvml_dl;
 
 static bool root_is_live(struct vmgpu_ctx *ctx)
 {
@@ -67,31 +80,31 @@ static bool root_is_live(struct vmgpu_ctx *ctx)
 
 static bool nvml_load(struct vmgpu_ctx *ctx)
 {
-	const char *lib = getenv("VMGPU_NVML_LIBRARY");
+	const char *lib = secure_getenv("VMGPU_NVML_LIBRARY");
+	int r;
 
 	if (!(lib && *lib) && !root_is_live(ctx))
 		return false;
-	if (nvml.tried)
-		return nvml.handle != NULL;
-	nvml.tried = true;
-	nvml.handle = dlopen(lib && *lib ? lib : "libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!nvml.handle) {
-		DBG(ctx, "NVML not available (%s): no MIG figures", dlerror());
+	if (nvml_tried)
+		return nvml_dl != NULL;
+	nvml_tried = true;
+	r = dlsym_many(&nvml_dl, lib && *lib ? lib : "libnvidia-ml.so.1",
+		       DLSYM_ARG(nvmlInit_v2),
+		       DLSYM_ARG(nvmlShutdown),
+		       DLSYM_ARG(nvmlDeviceGetHandleByPciBusId_v2),
+		       DLSYM_ARG(nvmlDeviceGetMigMode),
+		       DLSYM_ARG(nvmlDeviceGetGpuInstanceProfileInfo),
+		       NULL);
+	if (r == -ENOENT) {
+		DBG(ctx, "NVML not available (%s): no MIG figures", dlsym_error());
 		return false;
 	}
-	*(void **)&nvml.init = dlsym(nvml.handle, "nvmlInit_v2");
-	*(void **)&nvml.shutdown = dlsym(nvml.handle, "nvmlShutdown");
-	*(void **)&nvml.by_pci = dlsym(nvml.handle, "nvmlDeviceGetHandleByPciBusId_v2");
-	*(void **)&nvml.mig_mode = dlsym(nvml.handle, "nvmlDeviceGetMigMode");
-	*(void **)&nvml.profile = dlsym(nvml.handle, "nvmlDeviceGetGpuInstanceProfileInfo");
-	*(void **)&nvml.profile_v2 = dlsym(nvml.handle, "nvmlDeviceGetGpuInstanceProfileInfoV");
-	*(void **)&nvml.remaining = dlsym(nvml.handle, "nvmlDeviceGetGpuInstanceRemainingCapacity");
-	if (!nvml.init || !nvml.shutdown || !nvml.by_pci || !nvml.mig_mode || !nvml.profile) {
-		DBG(ctx, "NVML predates MIG: no MIG figures");
-		dlclose(nvml.handle);
-		nvml.handle = NULL;
+	if (r < 0) {
+		DBG(ctx, "NVML predates MIG (%s): no MIG figures", dlsym_error());
 		return false;
 	}
+	DLSYM_OPTIONAL(nvml_dl, nvmlDeviceGetGpuInstanceProfileInfoV);
+	DLSYM_OPTIONAL(nvml_dl, nvmlDeviceGetGpuInstanceRemainingCapacity);
 	return true;
 }
 
@@ -101,7 +114,7 @@ int nvml_begin(struct vmgpu_ctx *ctx)
 
 	if (!nvml_load(ctx))
 		return -ENOENT;
-	if ((r = nvml.init()) != NVML_SUCCESS) {
+	if ((r = sym_nvmlInit_v2()) != NVML_SUCCESS) {
 		DBG(ctx, "nvmlInit failed (NVML error %d): no MIG figures", r);
 		return -EIO;
 	}
@@ -110,8 +123,8 @@ int nvml_begin(struct vmgpu_ctx *ctx)
 
 void nvml_end(void)
 {
-	if (nvml.handle)
-		nvml.shutdown();
+	if (nvml_dl)
+		sym_nvmlShutdown();
 }
 
 #define PROFILE_FIELDS(v)                                                                   \
@@ -126,19 +139,19 @@ void nvml_end(void)
 
 /* One GPU instance profile, from the v2 call (which has its name) when the
  * library has it, else from the first one. false: no such profile here. */
-static bool read_profile(nvml_device dev, unsigned int id, struct vmgpu_mig_profile *p, char name[NVML_NAME_MAX])
+static bool read_profile(nvmlDevice_t dev, unsigned int id, struct vmgpu_mig_profile *p, char name[NVML_NAME_MAX])
 {
 	struct nvml_gi_profile_v2 v2 = { .version = NVML_GI_PROFILE_V2_VERSION };
 	struct nvml_gi_profile v1 = { 0 };
 
 	name[0] = '\0';
-	if (nvml.profile_v2 && nvml.profile_v2(dev, id, &v2) == NVML_SUCCESS) {
+	if (sym_nvmlDeviceGetGpuInstanceProfileInfoV && sym_nvmlDeviceGetGpuInstanceProfileInfoV(dev, id, &v2) == NVML_SUCCESS) {
 		*p = PROFILE_FIELDS(v2);
 		memcpy(name, v2.name, NVML_NAME_MAX);
 		name[NVML_NAME_MAX - 1] = '\0';
 		return true;
 	}
-	if (nvml.profile(dev, id, &v1) != NVML_SUCCESS)
+	if (sym_nvmlDeviceGetGpuInstanceProfileInfo(dev, id, &v1) != NVML_SUCCESS)
 		return false;
 	*p = PROFILE_FIELDS(v1);
 	return true;
@@ -149,24 +162,24 @@ int nvml_read_mig(struct vmgpu_ctx *ctx, const char *address, struct nvml_mig *r
 	struct vmgpu_mig_profile profiles[NVML_MIG_PROFILES_MAX];
 	char names[NVML_MIG_PROFILES_MAX][NVML_NAME_MAX];
 	unsigned int current = 0, pending = 0, n = 0;
-	nvml_device dev;
+	nvmlDevice_t dev;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!nvml.handle)
+	if (!nvml_dl)
 		return -ENOENT;
-	if ((r = nvml.by_pci(address, &dev)) != NVML_SUCCESS) {
+	if ((r = sym_nvmlDeviceGetHandleByPciBusId_v2(address, &dev)) != NVML_SUCCESS) {
 		DBG(ctx, "%s: not known to NVML (error %d)", address, r);
 		return -ENODEV;
 	}
 	/* NOT_SUPPORTED: a GPU without MIG (everything before A100) */
-	if (nvml.mig_mode(dev, &current, &pending) != NVML_SUCCESS)
+	if (sym_nvmlDeviceGetMigMode(dev, &current, &pending) != NVML_SUCCESS)
 		return -EOPNOTSUPP;
 	for (unsigned int id = 0; id < NVML_MIG_PROFILES_MAX; id++) {
 		unsigned int left;
 		if (!read_profile(dev, id, &profiles[n], names[n]))
 			continue;
-		if (nvml.remaining && nvml.remaining(dev, profiles[n].id, &left) == NVML_SUCCESS)
+		if (sym_nvmlDeviceGetGpuInstanceRemainingCapacity && sym_nvmlDeviceGetGpuInstanceRemainingCapacity(dev, profiles[n].id, &left) == NVML_SUCCESS)
 			profiles[n].available = (int)left;
 		n++;
 	}

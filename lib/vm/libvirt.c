@@ -12,22 +12,32 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dlsym.h"
 #include "verify.h"
 #include "virt-req.h"
 #include "host.h"
 
 #define MODULE_NAME "vmgpu-virt.so"
 
+ELF_NOTE_DLOPEN("libvirt", "vmgpu's libvirt module (libvirt, libxml2): attach, detach, verify --vm",
+		ELF_NOTE_DLOPEN_PRIORITY_RECOMMENDED, MODULE_NAME);
+
+DECLARE_DLSYM(vmgpu_virt_module);
+
+static void *module_dl; /* stays open for the process */
 static const struct virt_ops *virt_ops;
 static bool libvirt_shared; /* libvirt was loaded before the module (see virt_req) */
 
-static void *try_dir(const char *dir)
+/* 1: loaded from DIR, 0: no module there, -ELIBBAD: one without the entry. */
+static int try_dir(const char *dir)
 {
 	char path[PATH_MAX];
+	int r;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, MODULE_NAME) >= sizeof(path))
-		return NULL;
-	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		return 0;
+	r = dlsym_many(&module_dl, path, DLSYM_ARG(vmgpu_virt_module), NULL);
+	return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
 static const struct virt_ops *load(void)
@@ -35,38 +45,36 @@ static const struct virt_ops *load(void)
 	const char *env = secure_getenv("VMGPU_MODULE_DIR");
 	char exe[PATH_MAX];
 	ssize_t n;
-	void *h = NULL;
+	int r = 0;
 
 	if (virt_ops)
 		return virt_ops;
 	/* Before the module brings libvirt in: is it here already? */
-	if ((h = dlopen("libvirt.so.0", RTLD_LAZY | RTLD_NOLOAD))) {
+	if (dlopen_is_loaded("libvirt.so.0"))
 		libvirt_shared = true;
-		dlclose(h);
-		h = NULL;
-	}
 	if (env && *env)
-		h = try_dir(env);
-	if (!h && (n = readlink("/proc/self/exe", exe, sizeof(exe) - 8)) > 0) {
+		r = try_dir(env);
+	if (r == 0 && (n = readlink("/proc/self/exe", exe, sizeof(exe) - 8)) > 0) {
 		char *slash;
 		exe[n] = '\0';
 		if ((slash = strrchr(exe, '/'))) {
 			*slash = '\0';
-			h = try_dir(exe);
-			if (!h) {
+			r = try_dir(exe);
+			if (r == 0) {
 				strcat(exe, "/lib");
-				h = try_dir(exe);
+				r = try_dir(exe);
 			}
 		}
 	}
-	if (!h)
-		h = try_dir(VMGPU_MODULEDIR);
-	if (!h)
+	if (r == 0)
+		r = try_dir(VMGPU_MODULEDIR);
+	if (r <= 0)
 		return NULL;
-	const struct virt_ops *(*entry)(void) = (const struct virt_ops *(*)(void))dlsym(h, "vmgpu_virt_module");
-	const struct virt_ops *ops = entry ? entry() : NULL;
+	const struct virt_ops *ops = sym_vmgpu_virt_module();
 	if (!ops || ops->abi != VIRT_MODULE_ABI) {
-		dlclose(h);
+		dlclose(module_dl);
+		module_dl = NULL;
+		sym_vmgpu_virt_module = NULL;
 		return NULL;
 	}
 	return virt_ops = ops;

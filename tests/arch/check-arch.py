@@ -9,10 +9,16 @@
    (from `nm` of every lib/ object: its undefined symbols against the others'
    defined ones) has no cycle, and every edge between folders goes down.
 3. No library source file over 800 lines.
+4. One dlopen loader: no lib/ object calls dlopen()/dlsym() itself (they
+   go through shared/dlsym.h's dlsym_many()), each object that loads a
+   library carries its ".note.dlopen" ELF note, and the notes in vmgpu and
+   libvmgpu.so are the JSON of https://systemd.io/ELF_DLOPEN_METADATA/.
 Prints one line per problem and "N passed, N failed"; exit 1 on a problem.
 """
+import json
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -164,6 +170,71 @@ def check_sizes(src, problems):
                 problems.append(f"{os.path.relpath(p, src)}: {n} lines (at most {MAX_LINES})")
 
 
+DLOPEN_SELF = {"dlopen", "dlmopen", "dlsym", "dlvsym"}
+NOTE_TYPE_DLOPEN = 0x407C0C0A
+
+
+def dlopen_notes(path):
+    """the JSON objects of PATH's .note.dlopen section, or None if it has none"""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError(f"{path}: not a 64-bit little-endian ELF file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+
+    def section(i):
+        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        return name, off, size
+
+    _, stroff, _ = section(shstrndx)
+    out = None
+    for i in range(shnum):
+        name, off, size = section(i)
+        if data[stroff + name:data.index(b"\0", stroff + name)] != b".note.dlopen":
+            continue
+        out = [] if out is None else out
+        pos, end = off, off + size
+        while pos + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
+            pos += 12
+            owner = data[pos:pos + namesz].rstrip(b"\0")
+            pos += (namesz + 3) & ~3
+            desc = data[pos:pos + descsz].rstrip(b"\0")
+            pos += (descsz + 3) & ~3
+            if owner == b"FDO" and ntype == NOTE_TYPE_DLOPEN:
+                out.extend(json.loads(desc))
+    return out
+
+
+def check_dlopen(src, build, problems):
+    loaders = 0
+    for o in objects(build):
+        rel = source_of(o)
+        out = subprocess.run(["nm", o], capture_output=True, text=True, check=True).stdout
+        undefined = {p[1] for p in (line.split() for line in out.splitlines()) if len(p) == 2 and p[0] == "U"}
+        for s in sorted(undefined & DLOPEN_SELF):
+            problems.append(f"{rel}: calls {s}() itself: load through dlsym_many() (shared/dlsym.h)")
+        if "dlsym_many" in undefined:
+            loaders += 1
+            if not dlopen_notes(o):
+                problems.append(f"{rel}: loads a library but has no ELF_NOTE_DLOPEN")
+    for binary in (os.path.join(build, "vmgpu"), os.path.join(build, "lib", "libvmgpu.so")):
+        if not os.path.exists(binary):
+            problems.append(f"{binary}: missing: build first")
+            continue
+        notes = dlopen_notes(binary) or []
+        for n in notes:
+            if not (isinstance(n.get("feature"), str) and isinstance(n.get("description"), str)
+                    and n.get("priority") in ("required", "recommended", "suggested")
+                    and isinstance(n.get("soname"), list) and n["soname"]):
+                problems.append(f"{binary}: malformed .note.dlopen entry {n}")
+        print(f"# {os.path.relpath(binary, build)}: dlopen notes for " + ", ".join(
+            s for n in notes for s in n.get("soname", [])))
+        if len(notes) != loaders:
+            problems.append(f"{binary}: {len(notes)} dlopen notes, {loaders} objects load a library")
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -171,7 +242,8 @@ def main():
     src, build = sys.argv[1], sys.argv[2]
     checks = [("layering of #includes", check_includes, (src,)),
               ("no circle of files, calls go down", check_calls, (src, build)),
-              (f"no lib/ source over {MAX_LINES} lines", check_sizes, (src,))]
+              (f"no lib/ source over {MAX_LINES} lines", check_sizes, (src,)),
+              ("one dlopen loader, each library noted in .note.dlopen", check_dlopen, (src, build))]
     passed = failed = 0
     for name, fn, args in checks:
         problems = []
