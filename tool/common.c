@@ -1,9 +1,109 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What every command does the same way: reading the host, naming devices. */
+/* What every command does the same way: the common options, errors on
+ * stderr, opening the host root, reading the host, naming devices. */
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "tool.h"
+
+/* One line, always: whatever a user typed (a newline in a VM name, an
+ * escape sequence in a device argument) is shown as '?'. */
+void tool_error(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "vmgpu: %s\n", buf);
+}
+
+__attribute__((format(printf, 6, 0))) static void log_to_stderr(void *userdata, int priority, const char *file, int line, const char *fn,
+			  const char *format, va_list args)
+{
+	fprintf(stderr, "vmgpu: %s", priority <= LOG_ERR ? "error: " : priority <= LOG_WARNING ? "warning: " : "");
+	vfprintf(stderr, format, args);
+	fputc('\n', stderr);
+}
+
+struct vmgpu_ctx *tool_open_root(const struct tool_opts *opts)
+{
+	struct vmgpu_ctx *ctx;
+	const char *root = opts->root ? opts->root : "/";
+	int r = vmgpu_ctx_new(root, &ctx);
+
+	if (r < 0) {
+		tool_error("cannot open host root %s: %s", root, strerror(-r));
+		return NULL;
+	}
+	vmgpu_ctx_set_log_fn(ctx, log_to_stderr, NULL);
+	vmgpu_ctx_set_log_priority(ctx, opts->verbose ? LOG_DEBUG : LOG_WARNING);
+	return ctx;
+}
+
+bool tool_use_color(const struct tool_opts *opts, FILE *f)
+{
+	if (opts->color == COLOR_ALWAYS)
+		return true;
+	if (opts->color == COLOR_NEVER || getenv("NO_COLOR"))
+		return false;
+	return isatty(fileno(f));
+}
+
+static int common_option(struct tool_opts *opts, int c, const char *arg)
+{
+	switch (c) {
+	case 'r':
+		opts->root = arg;
+		return 1;
+	case 'j':
+		opts->json = true;
+		return 1;
+	case 'P':
+		opts->json = opts->pretty = true;
+		return 1;
+	case 'v':
+		opts->verbose = true;
+		return 1;
+	case 'C':
+		if (!arg || strcmp(arg, "always") == 0)
+			opts->color = COLOR_ALWAYS;
+		else if (strcmp(arg, "never") == 0)
+			opts->color = COLOR_NEVER;
+		else if (strcmp(arg, "auto") == 0)
+			opts->color = COLOR_AUTO;
+		else {
+			tool_error("--color: expected auto, always or never, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int tool_getopt(struct tool_opts *opts, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int r = common_option(opts, c, optarg);
+		if (r < 0)
+			return TOOL_OPT_BAD;
+		if (r == 0)
+			return c;
+	}
+	return -1;
+}
 
 static bool is_address(const char *s)
 {

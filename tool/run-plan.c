@@ -43,8 +43,8 @@ static int apply(const struct tool_opts *opts, struct vmgpu_plan *plan)
 	return vmgpu_plan_apply(plan, on_step, &pr);
 }
 
-int tool_run_plan(const struct tool_opts *opts, const char *op, bool dry_run, tool_make_plan_fn make,
-		  tool_plan_done_fn done, void *userdata)
+int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_plan_make_fn make,
+	     run_plan_done_fn done, void *userdata)
 {
 	struct vmgpu_ctx *ctx = tool_open_root(opts);
 	struct vmgpu_host *host = NULL;
@@ -89,16 +89,16 @@ int tool_run_plan(const struct tool_opts *opts, const char *op, bool dry_run, to
 	if (dry_run || vmgpu_plan_refused(plan)) {
 		bool refused = vmgpu_plan_refused(plan);
 		if (opts->json)
-			render_plan_json(stdout, op, plan, dry_run, refused ? "refused" : "planned", NULL, opts->pretty);
+			report_plan_json(stdout, op, plan, dry_run, refused ? "refused" : "planned", NULL, opts->pretty);
 		else
-			render_plan_text(refused ? stderr : stdout, vmgpu_ctx_root(ctx), op, plan, dry_run);
+			report_plan_text(refused ? stderr : stdout, vmgpu_ctx_root(ctx), op, plan, dry_run);
 		if (refused && !opts->json)
 			fprintf(stderr, "vmgpu: %s refused; nothing was changed\n", op);
 		rc = refused ? EXIT_REFUSED : EXIT_OK;
 		goto out;
 	}
 	if (opts->json)
-		render_plan_json(stdout, op, plan, false, k < 0 ? "failed" : "applied", vmgpu_plan_error(plan), opts->pretty);
+		report_plan_json(stdout, op, plan, false, k < 0 ? "failed" : "applied", vmgpu_plan_error(plan), opts->pretty);
 	if (k < 0) {
 		if (!opts->json)
 			fprintf(stderr, "vmgpu: %s failed:\n%s\n", op, vmgpu_plan_error(plan) ? vmgpu_plan_error(plan) : strerror(-k));

@@ -1,4 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The vmgpu tool, a client of vmgpu.h only. Its files call one way, each
+ * line only the lines below it:
+ *
+ *   main.c        the command table, global options, --help
+ *   cmd-NAME.c    one command each: its options, its help, the work
+ *   run-plan.c    print or apply a host plan (assign, release, partition)
+ *   report-*.c    the renderers, handed all they show (report-text.c and
+ *                 report-json.c use report-split.c); never a command
+ *   common.c      common options, errors, opening and reading the host
+ *
+ * So a command builds what it reports (the survey report below is built,
+ * and what it shows decided, in cmd-survey.c) and hands it down to a
+ * renderer. tests/arch/check-arch.py checks on the object files that no
+ * circle of files calls each other.
+ */
 #pragma once
 
 #include <getopt.h>
@@ -25,11 +41,26 @@ struct tool_opts {
 	bool verbose;
 };
 
+/* A command: cmd-NAME.c defines tool_cmd_NAME (assign and release in
+ * cmd-assign.c, attach and detach in cmd-attach.c); main.c lists them. */
 struct tool_cmd {
 	const char *name;
 	int (*run)(struct tool_opts *opts, int argc, char **argv);
-	const char *summary;
+	const char *summary; /* its line in vmgpu --help */
 };
+
+extern const struct tool_cmd tool_cmd_survey;
+extern const struct tool_cmd tool_cmd_assign;
+extern const struct tool_cmd tool_cmd_release;
+extern const struct tool_cmd tool_cmd_attach;
+extern const struct tool_cmd tool_cmd_detach;
+extern const struct tool_cmd tool_cmd_partition;
+extern const struct tool_cmd tool_cmd_plan;
+extern const struct tool_cmd tool_cmd_verify;
+extern const struct tool_cmd tool_cmd_status;
+extern const struct tool_cmd tool_cmd_recover;
+
+/* ---- common.c ---- */
 
 /* Shared long options; a command appends its own after these. */
 #define TOOL_COMMON_LONGOPTS                                      \
@@ -53,43 +84,31 @@ void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Prints the error and returns NULL on failure. */
 struct vmgpu_ctx *tool_open_root(const struct tool_opts *opts);
 bool tool_use_color(const struct tool_opts *opts, FILE *f);
-
-int cmd_survey(struct tool_opts *opts, int argc, char **argv);
-int cmd_assign(struct tool_opts *opts, int argc, char **argv);
-int cmd_release(struct tool_opts *opts, int argc, char **argv);
-int cmd_recover(struct tool_opts *opts, int argc, char **argv);
-int cmd_status(struct tool_opts *opts, int argc, char **argv);
-int cmd_attach(struct tool_opts *opts, int argc, char **argv);
-int cmd_detach(struct tool_opts *opts, int argc, char **argv);
-int cmd_partition(struct tool_opts *opts, int argc, char **argv);
-int cmd_plan(struct tool_opts *opts, int argc, char **argv);
-int cmd_verify(struct tool_opts *opts, int argc, char **argv);
-
-/* common.c */
 int tool_check_device_syntax(char *const *devices, size_t n);
 int tool_scan(struct vmgpu_ctx *ctx, struct vmgpu_host **ret);
 int tool_lookup(struct vmgpu_host *host, struct vmgpu_ctx *ctx, const char *spec, struct vmgpu_dev **ret);
 
 /* run-plan.c: make a plan from a fresh host reading, then print or apply it */
-typedef int (*tool_make_plan_fn)(struct vmgpu_ctx *ctx, struct vmgpu_host *host, void *userdata,
+typedef int (*run_plan_make_fn)(struct vmgpu_ctx *ctx, struct vmgpu_host *host, void *userdata,
 				 struct vmgpu_plan **ret);
-typedef void (*tool_plan_done_fn)(const struct vmgpu_plan *plan, void *userdata);
-int tool_run_plan(const struct tool_opts *opts, const char *op, bool dry_run, tool_make_plan_fn make,
-		  tool_plan_done_fn done, void *userdata);
+typedef void (*run_plan_done_fn)(const struct vmgpu_plan *plan, void *userdata);
+int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_plan_make_fn make,
+	     run_plan_done_fn done, void *userdata);
 
-/* render-plan.c */
-int render_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run);
-int render_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
+/* report-plan.c: a plan as shell commands (--dry-run) and refusals, or as JSON */
+int report_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run);
+int report_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
 		     const char *error, bool pretty);
 
-/* render-split.c: one parent of the partitioning inventory. The text form
+/* report-split.c: one parent of the partitioning inventory. The text form
  * prints a heading when TITLE and prefixes each line with INDENT. */
 struct json_writer;
-bool render_split_possible(const struct vmgpu_split *s, size_t pi);
-void render_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi);
-void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *indent);
+bool report_split_possible(const struct vmgpu_split *s, size_t pi);
+void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi);
+void report_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *indent);
 
-/* ---- the survey report: one model, several renderers ---- */
+/* ---- the survey report: built by cmd-survey.c, rendered by report-text.c
+ * and report-json.c ---- */
 
 struct survey_item {
 	struct vmgpu_dev *dev;
@@ -113,9 +132,9 @@ struct survey_report {
 	struct survey_vm *vms;
 	size_t n_vms;
 	struct vmgpu_split *split; /* how the GPUs can be split; NULL: unreadable */
-	bool named;                /* DEVICEs were named: virtual mdev parents left out */
+	bool *split_shown;         /* per parent of split: in the report (a GPU surveyed,
+				    * or a virtual mdev parent when no DEVICE was named) */
 };
 
-bool survey_shows_parent(const struct survey_report *r, size_t pi);
-int render_survey_text(FILE *f, const struct survey_report *r, bool color);
-int render_survey_json(FILE *f, const struct survey_report *r, bool pretty);
+int report_text_survey(FILE *f, const struct survey_report *r, bool color);
+int report_json_survey(FILE *f, const struct survey_report *r, bool pretty);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The shape of lib/, checked on the build's own object files.
+"""The shape of lib/ and tool/, checked on the build's own object files.
 
   check-arch.py SOURCE_ROOT BUILD_ROOT
 
@@ -13,8 +13,12 @@
    go through shared/dlsym.h's dlsym_many()), each object that loads a
    library carries its ".note.dlopen" ELF note, and the notes in vmgpu and
    libvmgpu.so are the JSON of https://systemd.io/ELF_DLOPEN_METADATA/.
+5. tool/ has no circle of files either (same nm approach, on the objects of
+   the vmgpu executable in build/vmgpu.p/), and its calls go down TOOL_LAYERS:
+   main.c, the commands, run-plan.c, the renderers, common.c.
 Prints one line per problem and "N passed, N failed"; exit 1 on a problem.
 """
+import fnmatch
 import json
 import os
 import re
@@ -34,6 +38,9 @@ LAYERS = {
     "vm": {"host", "core"},
 }
 MAX_LINES = 800
+# tool/ files, top to bottom (fnmatch patterns); a file calls only its own
+# line or those below it, never up (tool/tool.h says the same).
+TOOL_LAYERS = ["main.c", "cmd-*.c", "run-plan.c", "report-*.c", "common.c"]
 
 
 def lib_sources(src):
@@ -94,16 +101,11 @@ def source_of(obj):
     return base
 
 
-def check_calls(src, build, problems):
-    srcs = {}
-    for p in lib_sources(src):
-        if p.endswith(".c"):
-            rel = os.path.relpath(p, os.path.join(src, "lib"))
-            srcs[rel.replace(os.sep, "_")] = rel
+def nm_symbols(objs):
+    """(source, object) pairs -> (symbol -> defining source, source -> undefined symbols);
+    a pair whose source is None is skipped"""
     defined, undefined = {}, {}
-    for o in objects(build):
-        key = source_of(o)
-        rel = srcs.get(key)
+    for rel, o in objs:
         if rel is None:
             continue
         out = subprocess.run(["nm", o], capture_output=True, text=True, check=True).stdout
@@ -113,23 +115,22 @@ def check_calls(src, build, problems):
                 undefined.setdefault(rel, set()).add(parts[1])
             elif len(parts) == 3 and parts[1] in "TDBRCW":
                 defined[parts[2]] = rel
-    if not defined:
-        problems.append(f"no lib/ objects found under {build}: build first")
-        return
+    return defined, undefined
+
+
+def call_edges(defined, undefined):
+    """file -> the other files defining a symbol it uses"""
     edges = {}
     for rel, syms in undefined.items():
         for s in syms:
             d = defined.get(s)
             if d and d != rel:
                 edges.setdefault(rel, set()).add(d)
-    print(f"# {len(set(defined.values()))} object files, {sum(len(b) for b in edges.values())} file-to-file call edges")
-    for a, bs in sorted(edges.items()):
-        fa = a.split(os.sep)[0] if os.sep in a else ""
-        for b in sorted(bs):
-            fb = b.split(os.sep)[0] if os.sep in b else ""
-            if fa != fb and fa in LAYERS and fb not in LAYERS[fa]:
-                problems.append(f"lib/{a} calls into lib/{b}: {fa}/ may not use {fb}/")
-    # cycles: Tarjan's strongly connected components
+    return edges
+
+
+def circles(edges):
+    """the strongly connected components of more than one file (Tarjan)"""
     index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
 
     def visit(v):
@@ -158,8 +159,62 @@ def check_calls(src, build, problems):
     for v in sorted(set(edges) | {b for bs in edges.values() for b in bs}):
         if v not in index:
             visit(v)
-    for comp in sccs:
+    return sccs
+
+
+def check_calls(src, build, problems):
+    srcs = {}
+    for p in lib_sources(src):
+        if p.endswith(".c"):
+            rel = os.path.relpath(p, os.path.join(src, "lib"))
+            srcs[rel.replace(os.sep, "_")] = rel
+    defined, undefined = nm_symbols((srcs.get(source_of(o)), o) for o in objects(build))
+    if not defined:
+        problems.append(f"no lib/ objects found under {build}: build first")
+        return
+    edges = call_edges(defined, undefined)
+    print(f"# {len(set(defined.values()))} object files, {sum(len(b) for b in edges.values())} file-to-file call edges")
+    for a, bs in sorted(edges.items()):
+        fa = a.split(os.sep)[0] if os.sep in a else ""
+        for b in sorted(bs):
+            fb = b.split(os.sep)[0] if os.sep in b else ""
+            if fa != fb and fa in LAYERS and fb not in LAYERS[fa]:
+                problems.append(f"lib/{a} calls into lib/{b}: {fa}/ may not use {fb}/")
+    for comp in circles(edges):
         problems.append("circle of files: " + " -> ".join("lib/" + c for c in comp))
+
+
+def tool_layer(name):
+    for i, pat in enumerate(TOOL_LAYERS):
+        if fnmatch.fnmatch(name, pat):
+            return i
+    return None
+
+
+def check_tool_calls(src, build, problems):
+    tool = os.path.join(src, "tool")
+    srcs = {"tool_" + n: n for n in sorted(os.listdir(tool)) if n.endswith(".c")}
+    objdir = os.path.join(build, "vmgpu.p")
+    objs = []
+    if os.path.isdir(objdir):  # meson names tool/main.c's object tool_main.c.o
+        objs = [(srcs.get(n[: -len(".o")]), os.path.join(objdir, n))
+                for n in sorted(os.listdir(objdir)) if n.endswith(".c.o")]
+    defined, undefined = nm_symbols(objs)
+    if not defined:
+        problems.append(f"no tool/ objects found under {objdir}: build first")
+        return
+    edges = call_edges(defined, undefined)
+    print(f"# tool/: {len(set(defined.values()))} object files, {sum(len(b) for b in edges.values())} file-to-file call edges")
+    for n in srcs.values():
+        if tool_layer(n) is None:
+            problems.append(f"tool/{n}: in no line of TOOL_LAYERS")
+    for a, bs in sorted(edges.items()):
+        for b in sorted(bs):
+            la, lb = tool_layer(a), tool_layer(b)
+            if la is not None and lb is not None and lb < la:
+                problems.append(f"tool/{a} calls into tool/{b}, a file above it")
+    for comp in circles(edges):
+        problems.append("circle of files: " + " -> ".join("tool/" + c for c in comp))
 
 
 def check_sizes(src, problems):
@@ -243,7 +298,8 @@ def main():
     checks = [("layering of #includes", check_includes, (src,)),
               ("no circle of files, calls go down", check_calls, (src, build)),
               (f"no lib/ source over {MAX_LINES} lines", check_sizes, (src,)),
-              ("one dlopen loader, each library noted in .note.dlopen", check_dlopen, (src, build))]
+              ("one dlopen loader, each library noted in .note.dlopen", check_dlopen, (src, build)),
+              ("tool/: no circle of files, calls go down", check_tool_calls, (src, build))]
     passed = failed = 0
     for name, fn, args in checks:
         problems = []

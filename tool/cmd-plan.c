@@ -4,6 +4,11 @@
  * GPUs, slices with at least N MiB of VRAM, paravirtual sharing) onto this
  * host, print the placement, and with --apply create the slices and assign
  * the dedicated GPUs.
+ *
+ * The command is named "plan"; what it places is a pool (vmgpu_pool,
+ * lib/plan/pool.c, solved by lib/placement/). In the library a plan (struct
+ * vmgpu_plan) is one host transaction: --apply makes one per part of the
+ * pool and runs them in order.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -125,7 +130,7 @@ static int apply_all(const struct tool_opts *opts, struct vmgpu_ctx *ctx, struct
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (vmgpu_plan_refused(plans[i])) {
-			render_plan_text(stderr, vmgpu_ctx_root(ctx), "plan", plans[i], false);
+			report_plan_text(stderr, vmgpu_ctx_root(ctx), "plan", plans[i], false);
 			tool_error("plan: step %zu of %zu refused; %zu applied before it stay", i + 1, n, i);
 			rc = EXIT_REFUSED;
 			break;
@@ -146,7 +151,7 @@ static int apply_all(const struct tool_opts *opts, struct vmgpu_ctx *ctx, struct
 	return rc;
 }
 
-int cmd_plan(struct tool_opts *opts, int argc, char **argv)
+static int cmd_plan(struct tool_opts *opts, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		TOOL_COMMON_LONGOPTS,
@@ -215,3 +220,9 @@ out:
 	vmgpu_ctx_unref(ctx);
 	return rc;
 }
+
+const struct tool_cmd tool_cmd_plan = {
+	.name = "plan",
+	.run = cmd_plan,
+	.summary = "Place a pool of desktops onto this host's GPUs and slices (--apply makes it so)",
+};

@@ -78,7 +78,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 		json_array_begin(w);
 		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
 			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n))
-				render_split_json(w, s, i);
+				report_split_json(w, s, i);
 		json_array_end(w);
 		json_object_end(w);
 		json_free(w);
@@ -88,7 +88,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n)) {
 				if (shown++)
 					putchar('\n');
-				render_split_text(stdout, s, i, true, "  ");
+				report_split_text(stdout, s, i, true, "  ");
 			}
 		if (!shown)
 			printf("no GPU or SR-IOV device to split\n");
@@ -235,10 +235,10 @@ static int cmd_slice(struct tool_opts *opts, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	return tool_run_plan(opts, "partition", a.dry_run, make_slice_plan, slice_done, &a);
+	return run_plan(opts, "partition", a.dry_run, make_slice_plan, slice_done, &a);
 }
 
-int cmd_partition(struct tool_opts *opts, int argc, char **argv)
+static int cmd_partition(struct tool_opts *opts, int argc, char **argv)
 {
 	static const char *const verbs[] = { "create", "remove", "vfs", "vgpu" };
 
@@ -254,3 +254,9 @@ int cmd_partition(struct tool_opts *opts, int argc, char **argv)
 	tool_error("partition: unknown subcommand '%s'; try 'vmgpu partition --help'", argv[1]);
 	return EXIT_USAGE;
 }
+
+const struct tool_cmd tool_cmd_partition = {
+	.name = "partition",
+	.run = cmd_partition,
+	.summary = "Split a GPU among VMs: list, create and remove SR-IOV, mdev and vGPU slices",
+};

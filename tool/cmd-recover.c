@@ -6,7 +6,7 @@
 
 #include "tool.h"
 
-int cmd_recover(struct tool_opts *opts, int argc, char **argv)
+static int cmd_recover(struct tool_opts *opts, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		TOOL_COMMON_LONGOPTS,
@@ -55,3 +55,9 @@ int cmd_recover(struct tool_opts *opts, int argc, char **argv)
 	vmgpu_ctx_unref(ctx);
 	return k < 0 ? EXIT_FAILED : EXIT_OK;
 }
+
+const struct tool_cmd tool_cmd_recover = {
+	.name = "recover",
+	.run = cmd_recover,
+	.summary = "Roll back (or --finish) an interrupted assign or release",
+};

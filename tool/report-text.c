@@ -206,10 +206,10 @@ static const struct survey_vm *vm_of(const struct survey_report *r, const struct
 static void print_split(FILE *f, const struct survey_report *r, const struct vmgpu_dev *d)
 {
 	for (size_t i = 0; r->split && i < vmgpu_split_n_parents(r->split); i++) {
-		if (vmgpu_split_parent(r->split, i)->dev != d || !render_split_possible(r->split, i))
+		if (vmgpu_split_parent(r->split, i)->dev != d || !report_split_possible(r->split, i))
 			continue;
 		fprintf(f, "  can be split among VMs (vmgpu partition):\n");
-		render_split_text(f, r->split, i, false, "    ");
+		report_split_text(f, r->split, i, false, "    ");
 	}
 }
 
@@ -220,16 +220,16 @@ static size_t print_virtual_parents(FILE *f, const struct survey_report *r, cons
 
 	for (size_t i = 0; r->split && i < vmgpu_split_n_parents(r->split); i++) {
 		const struct vmgpu_split_parent *p = vmgpu_split_parent(r->split, i);
-		if (p->dev || !survey_shows_parent(r, i))
+		if (p->dev || !r->split_shown[i])
 			continue;
 		fprintf(f, "\n%s%s%s  virtual mdev parent\n", s->bold, p->name, s->reset);
-		render_split_text(f, r->split, i, false, "  ");
+		report_split_text(f, r->split, i, false, "  ");
 		shown++;
 	}
 	return shown;
 }
 
-int render_survey_text(FILE *f, const struct survey_report *r, bool color)
+int report_text_survey(FILE *f, const struct survey_report *r, bool color)
 {
 	const struct style *s = color ? &ansi : &plain;
 	size_t shown = 0;

@@ -4,8 +4,8 @@
  *
  * Observe the host, judge each GPU (or each named device), group it with its
  * companions into what one VM would receive, compute the MMIO that VM needs,
- * add how each GPU can be split (vmgpu partition list), and render the
- * report as text or JSON.
+ * add how each GPU can be split (vmgpu partition list), and hand the report
+ * to its renderer (report-text.c, report-json.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -200,23 +200,30 @@ static int build_report(struct survey_report *r, const struct survey_args *a)
 	return 0;
 }
 
-/* The partitioning inventory shows the GPUs being surveyed, and the
- * virtual mdev parents (mbochs, ...) when no DEVICE was named. */
-bool survey_shows_parent(const struct survey_report *r, size_t pi)
+/* Which parents of the partitioning inventory the report shows: the GPUs
+ * being surveyed, and the virtual mdev parents (mbochs, ...) when no DEVICE
+ * was named. Decided here, so that the renderers only render. */
+static int mark_split_shown(struct survey_report *r, bool named)
 {
-	const struct vmgpu_split_parent *p = vmgpu_split_parent(r->split, pi);
+	size_t n = vmgpu_split_n_parents(r->split);
 
-	if (!p->dev)
-		return !r->named;
-	for (size_t i = 0; i < r->n_items; i++)
-		if (r->items[i].dev == p->dev)
-			return r->items[i].primary;
-	return false;
+	if (!(r->split_shown = calloc(n ? n : 1, sizeof(*r->split_shown))))
+		return -ENOMEM;
+	for (size_t pi = 0; pi < n; pi++) {
+		const struct vmgpu_split_parent *p = vmgpu_split_parent(r->split, pi);
+
+		r->split_shown[pi] = !p->dev && !named;
+		for (size_t i = 0; p->dev && i < r->n_items; i++)
+			if (r->items[i].dev == p->dev)
+				r->split_shown[pi] = r->items[i].primary; /* one item per device */
+	}
+	return 0;
 }
 
 static void report_free(struct survey_report *r)
 {
 	vmgpu_split_unref(r->split);
+	free(r->split_shown);
 	for (size_t i = 0; i < r->n_items; i++)
 		vmgpu_verdict_unref(r->items[i].verdict);
 	free(r->items);
@@ -227,7 +234,7 @@ static void report_free(struct survey_report *r)
 	vmgpu_ctx_unref(r->ctx);
 }
 
-int cmd_survey(struct tool_opts *opts, int argc, char **argv)
+static int cmd_survey(struct tool_opts *opts, int argc, char **argv)
 {
 	struct survey_args a = { 0 };
 	struct survey_report r = { 0 };
@@ -237,10 +244,7 @@ int cmd_survey(struct tool_opts *opts, int argc, char **argv)
 		return k > 0 ? EXIT_OK : EXIT_USAGE;
 	if (tool_check_device_syntax(a.devices, a.n_devices) < 0)
 		return EXIT_USAGE;
-	r.ctx = tool_open_root(opts);
-	if (!r.ctx)
-		return EXIT_FAILED;
-	if (tool_scan(r.ctx, &r.host) < 0) {
+	if (!(r.ctx = tool_open_root(opts)) || tool_scan(r.ctx, &r.host) < 0) {
 		report_free(&r);
 		return EXIT_FAILED;
 	}
@@ -251,14 +255,18 @@ int cmd_survey(struct tool_opts *opts, int argc, char **argv)
 		report_free(&r);
 		return EXIT_FAILED;
 	}
-	r.named = a.n_devices > 0;
 	/* Not fatal: the survey stands without it ("partitions": null). */
 	if ((k = vmgpu_split_read(r.host, &r.split)) < 0)
 		tool_error("warning: cannot read how the GPUs can be split: %s", strerror(-k));
+	else if ((k = mark_split_shown(&r, a.n_devices > 0)) < 0) {
+		tool_error("survey failed: %s", strerror(-k));
+		report_free(&r);
+		return EXIT_FAILED;
+	}
 	if (opts->json)
-		k = render_survey_json(stdout, &r, opts->pretty);
+		k = report_json_survey(stdout, &r, opts->pretty);
 	else
-		k = render_survey_text(stdout, &r, tool_use_color(opts, stdout));
+		k = report_text_survey(stdout, &r, tool_use_color(opts, stdout));
 	report_free(&r);
 	if (fflush(stdout) != 0 || k < 0) {
 		tool_error("cannot write the report: %s", strerror(errno ? errno : EIO));
@@ -266,3 +274,9 @@ int cmd_survey(struct tool_opts *opts, int argc, char **argv)
 	}
 	return EXIT_OK;
 }
+
+const struct tool_cmd tool_cmd_survey = {
+	.name = "survey",
+	.run = cmd_survey,
+	.summary = "Tell whether each GPU can go to a VM, what must come with it, and the MMIO it needs",
+};

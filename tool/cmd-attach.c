@@ -377,12 +377,24 @@ out:
 	return rc;
 }
 
-int cmd_attach(struct tool_opts *opts, int argc, char **argv)
+static int cmd_attach(struct tool_opts *opts, int argc, char **argv)
 {
 	return run(opts, argc, argv, true);
 }
 
-int cmd_detach(struct tool_opts *opts, int argc, char **argv)
+static int cmd_detach(struct tool_opts *opts, int argc, char **argv)
 {
 	return run(opts, argc, argv, false);
 }
+
+const struct tool_cmd tool_cmd_attach = {
+	.name = "attach",
+	.run = cmd_attach,
+	.summary = "Give an assigned GPU to a VM: libvirt domain, QEMU arguments or Hyper-V script",
+};
+
+const struct tool_cmd tool_cmd_detach = {
+	.name = "detach",
+	.run = cmd_detach,
+	.summary = "Take a GPU out of a VM's definition again",
+};

@@ -296,7 +296,7 @@ static void write_vm(struct json_writer *w, const struct survey_vm *vm)
 	json_object_end(w);
 }
 
-int render_survey_json(FILE *f, const struct survey_report *r, bool pretty)
+int report_json_survey(FILE *f, const struct survey_report *r, bool pretty)
 {
 	struct json_writer *w = json_new(f, pretty);
 
@@ -320,8 +320,8 @@ int render_survey_json(FILE *f, const struct survey_report *r, bool pretty)
 	if (r->split) {
 		json_array_begin(w);
 		for (size_t i = 0; i < vmgpu_split_n_parents(r->split); i++)
-			if (survey_shows_parent(r, i))
-				render_split_json(w, r->split, i);
+			if (r->split_shown[i])
+				report_split_json(w, r->split, i);
 		json_array_end(w);
 	} else {
 		json_null(w);

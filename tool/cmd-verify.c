@@ -106,7 +106,7 @@ static int parse_args(struct tool_opts *opts, int argc, char **argv, struct veri
 
 /* ---- text ---- */
 
-static void render_text(FILE *f, const struct vmgpu_verify *v)
+static void print_text(FILE *f, const struct vmgpu_verify *v)
 {
 	for (size_t i = 0; i < vmgpu_verify_n_devices(v); i++) {
 		struct vmgpu_verify_device d;
@@ -181,7 +181,7 @@ static void json_device(struct json_writer *w, const struct vmgpu_verify_device 
 	json_object_end(w);
 }
 
-static int render_json(FILE *f, const struct vmgpu_verify *v, const struct verify_args *a, bool pretty)
+static int print_json(FILE *f, const struct vmgpu_verify *v, const struct verify_args *a, bool pretty)
 {
 	struct json_writer *w = json_new(f, pretty);
 
@@ -226,7 +226,7 @@ static int run_verify(struct vmgpu_ctx *ctx, const struct verify_args *a, struct
 	return r;
 }
 
-int cmd_verify(struct tool_opts *opts, int argc, char **argv)
+static int cmd_verify(struct tool_opts *opts, int argc, char **argv)
 {
 	struct verify_args a = { 0 };
 	struct vmgpu_verify *v = NULL;
@@ -244,10 +244,16 @@ int cmd_verify(struct tool_opts *opts, int argc, char **argv)
 	if (vmgpu_verify_n_devices(v) == 0 && !opts->json)
 		tool_error("verify: %s has no device with a vmgpu id (nothing vmgpu gave it is there)", a.vm ? a.vm : a.qmp);
 	else if (opts->json)
-		r = render_json(stdout, v, &a, opts->pretty);
+		r = print_json(stdout, v, &a, opts->pretty);
 	else
-		render_text(stdout, v);
+		print_text(stdout, v);
 	r = r < 0 ? EXIT_FAILED : vmgpu_verify_all_seen(v) ? EXIT_OK : EXIT_NOT_SEEN;
 	vmgpu_verify_unref(v);
 	return r;
 }
+
+const struct tool_cmd tool_cmd_verify = {
+	.name = "verify",
+	.run = cmd_verify,
+	.summary = "Tell whether a running VM's guest has each device vmgpu gave it",
+};

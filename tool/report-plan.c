@@ -24,7 +24,7 @@ static void full_path(char *buf, size_t sz, const char *root, const char *path)
 }
 
 /* The step as the shell command an administrator would type. */
-static void render_step_shell(FILE *f, const char *root, const struct vmgpu_step *s)
+static void print_step_shell(FILE *f, const char *root, const struct vmgpu_step *s)
 {
 	char path[512];
 
@@ -56,7 +56,7 @@ static void render_step_shell(FILE *f, const char *root, const struct vmgpu_step
 	}
 }
 
-static void render_refusals(FILE *f, const struct vmgpu_plan *p)
+static void print_refusals(FILE *f, const struct vmgpu_plan *p)
 {
 	for (size_t i = 0; i < vmgpu_plan_n_refusals(p); i++) {
 		struct vmgpu_reason r;
@@ -69,7 +69,7 @@ static void render_refusals(FILE *f, const struct vmgpu_plan *p)
 	}
 }
 
-int render_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run)
+int report_plan_text(FILE *f, const char *root, const char *op, const struct vmgpu_plan *p, bool dry_run)
 {
 	size_t n = vmgpu_plan_n_devices(p);
 
@@ -77,7 +77,7 @@ int render_plan_text(FILE *f, const char *root, const char *op, const struct vmg
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, " %s", vmgpu_dev_str(vmgpu_plan_device(p, i), VMGPU_STR_ADDRESS));
 	fprintf(f, "%s\n", dry_run ? " (dry run: nothing is changed)" : "");
-	render_refusals(f, p);
+	print_refusals(f, p);
 	if (vmgpu_plan_refused(p))
 		return ferror(f) ? -1 : 0; /* the steps would not run: do not show them */
 	if (vmgpu_plan_n_steps(p) == 0)
@@ -85,12 +85,12 @@ int render_plan_text(FILE *f, const char *root, const char *op, const struct vmg
 	for (size_t i = 0; i < vmgpu_plan_n_steps(p); i++) {
 		struct vmgpu_step s;
 		if (vmgpu_plan_step(p, i, &s) == 0)
-			render_step_shell(f, root, &s);
+			print_step_shell(f, root, &s);
 	}
 	return ferror(f) ? -1 : 0;
 }
 
-int render_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
+int report_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
 		     const char *error, bool pretty)
 {
 	struct json_writer *w = json_new(f, pretty);

@@ -31,7 +31,7 @@ static const char *drift(struct vmgpu_host *host, const struct vmgpu_assignment 
 	return NULL;
 }
 
-int cmd_status(struct tool_opts *opts, int argc, char **argv)
+static int cmd_status(struct tool_opts *opts, int argc, char **argv)
 {
 	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { 0 } };
 	struct vmgpu_ctx *ctx;
@@ -118,3 +118,9 @@ out:
 	vmgpu_ctx_unref(ctx);
 	return rc;
 }
+
+const struct tool_cmd tool_cmd_status = {
+	.name = "status",
+	.run = cmd_status,
+	.summary = "Show what vmgpu has assigned and whether the host still matches",
+};

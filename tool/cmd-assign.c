@@ -121,7 +121,7 @@ out:
 	return k;
 }
 
-static void report_done(const struct vmgpu_plan *plan, void *userdata)
+static void change_done(const struct vmgpu_plan *plan, void *userdata)
 {
 	const struct change_closure *c = userdata;
 
@@ -155,15 +155,27 @@ static int run_change(struct tool_opts *opts, int argc, char **argv, bool assign
 		return k > 0 ? EXIT_OK : EXIT_USAGE;
 	if (tool_check_device_syntax(a.devices, a.n_devices) < 0)
 		return EXIT_USAGE;
-	return tool_run_plan(opts, assign ? "assign" : "release", a.dry_run, make_change_plan, report_done, &c);
+	return run_plan(opts, assign ? "assign" : "release", a.dry_run, make_change_plan, change_done, &c);
 }
 
-int cmd_assign(struct tool_opts *opts, int argc, char **argv)
+static int cmd_assign(struct tool_opts *opts, int argc, char **argv)
 {
 	return run_change(opts, argc, argv, true);
 }
 
-int cmd_release(struct tool_opts *opts, int argc, char **argv)
+static int cmd_release(struct tool_opts *opts, int argc, char **argv)
 {
 	return run_change(opts, argc, argv, false);
 }
+
+const struct tool_cmd tool_cmd_assign = {
+	.name = "assign",
+	.run = cmd_assign,
+	.summary = "Take a GPU and its IOMMU group from the host drivers and give it to vfio-pci",
+};
+
+const struct tool_cmd tool_cmd_release = {
+	.name = "release",
+	.run = cmd_release,
+	.summary = "Give an assigned GPU back to the drivers it had before",
+};

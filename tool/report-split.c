@@ -9,7 +9,7 @@
 #include "json-writer.h"
 #include "tool.h"
 
-void render_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi)
+void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi)
 {
 	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
 
@@ -132,7 +132,7 @@ static void text_mig(FILE *f, const struct vmgpu_mig *mig, const char *in)
 	}
 }
 
-bool render_split_possible(const struct vmgpu_split *s, size_t pi)
+bool report_split_possible(const struct vmgpu_split *s, size_t pi)
 {
 	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
 
@@ -140,7 +140,7 @@ bool render_split_possible(const struct vmgpu_split *s, size_t pi)
 	       (p->mig && p->mig->n_profiles > 0);
 }
 
-void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *in)
+void report_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *in)
 {
 	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
 
@@ -185,6 +185,6 @@ void render_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool tit
 		if (strcmp(m->parent, p->name) == 0)
 			fprintf(f, "%smdev %s: %s\n", in, m->uuid, m->type);
 	}
-	if (!render_split_possible(s, pi) && title)
+	if (!report_split_possible(s, pi) && title)
 		fprintf(f, "%scannot be split: only whole-GPU passthrough (vmgpu assign)\n", in);
 }
