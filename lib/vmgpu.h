@@ -6,10 +6,21 @@
  * Conventions (for every function below):
  *  - Functions that can fail return 0 or a negative errno. Results go to
  *    ret_* out-parameters, which are left untouched on failure.
+ *  - A call that can explain what happened takes a last `char **ret_report`
+ *    (the one exception to "untouched on failure"): on return, success or
+ *    failure, it holds malloc'ed text for people (what
+ *    was done, or why it failed, line by line), or NULL when there is
+ *    nothing to say. The caller frees it; it may pass NULL when it does not
+ *    want it. It is the one way the library tells what happened, besides
+ *    the errno and the log.
+ *  - Invalid arguments (a NULL object, a NULL ret_* a function needs) are
+ *    answered with -EINVAL, or 0/NULL/false from an accessor; never a crash.
  *  - Objects are opaque and reference-counted where they outlive a call;
  *    *_unref() accepts NULL and returns NULL.
- *  - Pointers returned by accessors (strings, devices) are owned by the
- *    object they came from and live as long as it does.
+ *  - Pointers returned by accessors (strings, devices, structs) are owned by
+ *    the object they came from and live as long as it does.
+ *  - No public struct holds an array: a list is vmgpu_x_n_things() and
+ *    vmgpu_x_thing(x, i), NULL/-ENOENT past the end, so a struct can grow.
  *  - The library never prints and never exits: it logs through the context's
  *    log function (default: nothing below LOG_ERR, to stderr).
  */
@@ -366,17 +377,16 @@ typedef void (*vmgpu_progress_fn)(void *userdata, size_t i, size_t n, const stru
  * every function is put back the way the journal recorded it.
  * Returns -EPERM when refused, -ENODEV when a function vanished, -ESTALE when
  * the host changed since it was read (plan again from a new scan), other
- * -errno on failure; vmgpu_plan_error() then says what happened, step by step.
+ * -errno on failure; *ret_report then says what happened, step by step
+ * (NULL on success).
  */
-int vmgpu_plan_apply(struct vmgpu_plan *plan, vmgpu_progress_fn progress, void *userdata);
-/* What went wrong in the last apply, NULL if nothing did. */
-const char *vmgpu_plan_error(const struct vmgpu_plan *plan);
+int vmgpu_plan_apply(struct vmgpu_plan *plan, vmgpu_progress_fn progress, void *userdata, char **ret_report);
 
 /*
  * Finish an interrupted plan: put every function recorded in the journal
  * back to its prior state (FINISH false) or to the plan's end state (FINISH
  * true), verify, and remove the journal. *ret_recovered is false when there
- * was nothing to do. *ret_report (malloc'ed, may be NULL) says what was done.
+ * was nothing to do. *ret_report says what was done.
  */
 int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_recovered, char **ret_report);
 
@@ -504,8 +514,6 @@ struct vmgpu_mig_profile {
 struct vmgpu_mig {
 	bool current;            /* MIG mode on now */
 	bool pending;            /* after the next GPU reset */
-	size_t n_profiles;
-	const struct vmgpu_mig_profile *profiles;
 };
 
 /* One parent that can be split: a PCI function (GPU, SR-IOV PF) or a
@@ -516,8 +524,6 @@ struct vmgpu_split_parent {
 	int sriov_total_vfs;     /* -1: no SR-IOV */
 	int sriov_num_vfs;
 	int sriov_autoprobe;     /* -1 unknown */
-	size_t n_mdev_types;
-	const struct vmgpu_mdev_type *mdev_types;
 	const char *render_node; /* "/dev/dri/renderD128" for paravirtual sharing, or NULL */
 	size_t n_vfs;            /* VFs present (for per-VF vGPU) */
 	const struct vmgpu_mig *mig; /* NVIDIA MIG from NVML, read-only; NULL when not reported */
@@ -526,20 +532,28 @@ struct vmgpu_split_parent {
 struct vmgpu_vf_vgpu {
 	struct vmgpu_dev *vf;
 	unsigned current;        /* current_vgpu_type, 0 for none */
-	size_t n_creatable;
-	const struct vmgpu_vgpu_type *creatable;
 };
 
 int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **ret_split);
 struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s);
 size_t vmgpu_split_n_parents(const struct vmgpu_split *s);
 const struct vmgpu_split_parent *vmgpu_split_parent(const struct vmgpu_split *s, size_t i);
+/* mdev types of PARENT (mdev_supported_types), smallest slice first. */
+size_t vmgpu_split_n_mdev_types(const struct vmgpu_split *s, size_t parent);
+const struct vmgpu_mdev_type *vmgpu_split_mdev_type(const struct vmgpu_split *s, size_t parent, size_t i);
+/* MIG GPU instance profiles of PARENT (0 when its mig is NULL). */
+size_t vmgpu_split_n_mig_profiles(const struct vmgpu_split *s, size_t parent);
+const struct vmgpu_mig_profile *vmgpu_split_mig_profile(const struct vmgpu_split *s, size_t parent, size_t i);
 /* Existing mdev instances, host-wide. */
 size_t vmgpu_split_n_mdevs(const struct vmgpu_split *s);
 const struct vmgpu_mdev *vmgpu_split_mdev(const struct vmgpu_split *s, size_t i);
 /* VFs of PARENT with NVIDIA vGPU type files. */
 size_t vmgpu_split_n_vf_vgpus(const struct vmgpu_split *s, size_t parent);
 const struct vmgpu_vf_vgpu *vmgpu_split_vf_vgpu(const struct vmgpu_split *s, size_t parent, size_t i);
+/* The vGPU types VF (an index of vmgpu_split_vf_vgpu) can take now
+ * (nvidia/creatable_vgpu_types). */
+size_t vmgpu_split_n_vf_vgpu_types(const struct vmgpu_split *s, size_t parent, size_t vf);
+const struct vmgpu_vgpu_type *vmgpu_split_vf_vgpu_type(const struct vmgpu_split *s, size_t parent, size_t vf, size_t i);
 
 /* ---- a pool of desktops placed onto the host (vmgpu plan FILE) --------- */
 
@@ -558,9 +572,9 @@ struct vmgpu_placed {
 /*
  * Read the pool file JSON (see vmgpu(8), PLAN FILE) and place its desktops
  * onto the host: as many as possible, on as few GPUs as possible. On a
- * malformed file returns -EINVAL with *ret_error (malloc'ed) saying where.
+ * malformed file returns -EINVAL with *ret_report saying where.
  */
-int vmgpu_pool_new(struct vmgpu_host *host, const char *json, struct vmgpu_pool **ret_pool, char **ret_error);
+int vmgpu_pool_new(struct vmgpu_host *host, const char *json, struct vmgpu_pool **ret_pool, char **ret_report);
 struct vmgpu_pool *vmgpu_pool_unref(struct vmgpu_pool *pool);
 size_t vmgpu_pool_n_desktops(const struct vmgpu_pool *pool);
 int vmgpu_pool_placed(const struct vmgpu_pool *pool, size_t i, struct vmgpu_placed *ret);
@@ -645,18 +659,18 @@ struct vmgpu_verify_device {
  * N 0, every device with a vmgpu id. CTX's host root gives the layout the
  * devices should have (CTX NULL: no expected places). Failures: -EINVAL (a DEVICE is neither), -ENOENT,
  * -ECONNREFUSED, -EACCES (the QMP socket), -ETIMEDOUT, -EPROTO (QEMU's
- * answer is not what QMP says), -EREMOTEIO (QEMU refused); *ret_error
- * (malloc'ed) then says what happened. An agent that does not answer is no
+ * answer is not what QMP says), -EREMOTEIO (QEMU refused); *ret_report
+ * then says what happened. An agent that does not answer is no
  * failure: the verdicts are QEMU's alone.
  */
 int vmgpu_verify_qemu(struct vmgpu_ctx *ctx, const char *qmp_socket, const char *agent_socket,
-		      const char *const *devices, size_t n, struct vmgpu_verify **ret, char **ret_error);
+		      const char *const *devices, size_t n, struct vmgpu_verify **ret, char **ret_report);
 /* The same for the running libvirt domain VM (URI NULL: qemu:///system),
  * through libvirt's monitor and agent pass-through; the devices are also
  * read from the live definition. -ESRCH when the domain is not running,
  * -ENOPKG when the libvirt module cannot be loaded. */
-int vmgpu_verify_libvirt(struct vmgpu_ctx *ctx, const char *uri, const char *vm, const char *const *devices,
-			 size_t n, struct vmgpu_verify **ret, char **ret_error);
+int vmgpu_verify_libvirt(struct vmgpu_ctx *ctx, const char *uri, const char *vm, const char *const *devices, size_t n,
+			 struct vmgpu_verify **ret, char **ret_report);
 struct vmgpu_verify *vmgpu_verify_unref(struct vmgpu_verify *v);
 size_t vmgpu_verify_n_devices(const struct vmgpu_verify *v);
 int vmgpu_verify_device(const struct vmgpu_verify *v, size_t i, struct vmgpu_verify_device *ret);

@@ -15,6 +15,15 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* A public function's check of its arguments (systemd's assert_return):
+ * when EXPR is false, return RETVAL. A caller's mistake is answered, never
+ * aborted on: the library does not exit. */
+#define assert_return(expr, retval)               \
+	do {                                      \
+		if (__builtin_expect(!(expr), 0)) \
+			return (retval);          \
+	} while (0)
+
 /* Hand a pointer on: returns it and leaves NULL behind, so the cleanup of
  * the old owner does nothing. */
 #define TAKE_PTR(p)                          \

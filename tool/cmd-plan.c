@@ -135,10 +135,13 @@ static int apply_all(const struct tool_opts *opts, struct vmgpu_ctx *ctx, struct
 			rc = EXIT_REFUSED;
 			break;
 		}
-		k = vmgpu_plan_apply(plans[i], opts->json ? NULL : on_step, NULL);
-		if (k < 0) {
+		char *report = NULL;
+		k = vmgpu_plan_apply(plans[i], opts->json ? NULL : on_step, NULL, &report);
+		if (k < 0)
 			fprintf(stderr, "vmgpu: plan: part %zu of %zu failed:\n%s\n", i + 1, n,
-				vmgpu_plan_error(plans[i]) ? vmgpu_plan_error(plans[i]) : strerror(-k));
+				report ? report : strerror(-k));
+		free(report);
+		if (k < 0) {
 			rc = EXIT_FAILED;
 			break;
 		}
@@ -162,7 +165,7 @@ static int cmd_plan(struct tool_opts *opts, int argc, char **argv)
 	struct vmgpu_ctx *ctx = NULL;
 	struct vmgpu_host *host = NULL;
 	struct vmgpu_pool *pool = NULL;
-	char *text = NULL, *err = NULL;
+	char *text = NULL, *report = NULL;
 	bool apply = false;
 	unsigned flags = 0;
 	int c, k, rc = EXIT_FAILED;
@@ -197,9 +200,9 @@ static int cmd_plan(struct tool_opts *opts, int argc, char **argv)
 	}
 	if (!(ctx = tool_open_root(opts)) || tool_scan(ctx, &host) < 0)
 		goto out;
-	k = vmgpu_pool_new(host, text, &pool, &err);
+	k = vmgpu_pool_new(host, text, &pool, &report);
 	if (k == -EINVAL) {
-		tool_error("plan: %s: %s", argv[optind], err ? err : "malformed");
+		tool_error("plan: %s: %s", argv[optind], report ? report : "malformed");
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -214,7 +217,7 @@ static int cmd_plan(struct tool_opts *opts, int argc, char **argv)
 		print_text(pool);
 out:
 	free(text);
-	free(err);
+	free(report);
 	vmgpu_pool_unref(pool);
 	vmgpu_host_unref(host);
 	vmgpu_ctx_unref(ctx);

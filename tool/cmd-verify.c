@@ -213,16 +213,16 @@ static int print_json(FILE *f, const struct vmgpu_verify *v, const struct verify
 static int run_verify(struct vmgpu_ctx *ctx, const struct verify_args *a, struct vmgpu_verify **ret)
 {
 	const char *const *devs = (const char *const *)a->devices;
-	char *err = NULL;
+	char *report = NULL;
 	int r;
 
 	if (a->vm)
-		r = vmgpu_verify_libvirt(ctx, a->uri, a->vm, devs, a->n_devices, ret, &err);
+		r = vmgpu_verify_libvirt(ctx, a->uri, a->vm, devs, a->n_devices, ret, &report);
 	else
-		r = vmgpu_verify_qemu(ctx, a->qmp, a->qga, devs, a->n_devices, ret, &err);
+		r = vmgpu_verify_qemu(ctx, a->qmp, a->qga, devs, a->n_devices, ret, &report);
 	if (r < 0)
-		tool_error("verify: %s", err ? err : strerror(-r));
-	free(err);
+		tool_error("verify: %s", report ? report : strerror(-r));
+	free(report);
 	return r;
 }
 

@@ -27,7 +27,7 @@ static void on_step(void *userdata, size_t i, size_t n, const struct vmgpu_step 
 		raise(SIGKILL);
 }
 
-static int apply(const struct tool_opts *opts, struct vmgpu_plan *plan)
+static int apply(const struct tool_opts *opts, struct vmgpu_plan *plan, char **ret_report)
 {
 	struct progress pr = { .opts = opts };
 	const char *crash = getenv("VMGPU_TEST_CRASH_AFTER_STEP");
@@ -40,7 +40,7 @@ static int apply(const struct tool_opts *opts, struct vmgpu_plan *plan)
 		if (vmgpu_plan_refusal(plan, i, &r, &forced) == 0 && forced && !opts->json)
 			fprintf(stderr, "vmgpu: --force overrides: %s\n", r.message);
 	}
-	return vmgpu_plan_apply(plan, on_step, &pr);
+	return vmgpu_plan_apply(plan, on_step, &pr, ret_report);
 }
 
 int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_plan_make_fn make,
@@ -49,6 +49,7 @@ int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_pla
 	struct vmgpu_ctx *ctx = tool_open_root(opts);
 	struct vmgpu_host *host = NULL;
 	struct vmgpu_plan *plan = NULL;
+	char *report = NULL;
 	int k = 0, rc = EXIT_FAILED;
 
 	if (!ctx)
@@ -69,21 +70,23 @@ int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_pla
 		 */
 		if (vmgpu_plan_refused(plan)) {
 			bool recovered = false;
-			char *report = NULL;
-			if (attempt > 0 || vmgpu_recover(ctx, false, &recovered, &report) < 0) {
-				free(report);
+			char *recovery = NULL;
+			if (attempt > 0 || vmgpu_recover(ctx, false, &recovered, &recovery) < 0) {
+				free(recovery);
 				break;
 			}
-			if (recovered && report && !opts->json)
-				fprintf(stderr, "vmgpu: recovered first:\n%s\n", report);
-			free(report);
+			if (recovered && recovery && !opts->json)
+				fprintf(stderr, "vmgpu: recovered first:\n%s\n", recovery);
+			free(recovery);
 			continue;
 		}
 		if (attempt == 10) {
 			tool_error("%s: the host kept changing under us; nothing more was tried", op);
 			goto out;
 		}
-		if ((k = apply(opts, plan)) != -ESTALE)
+		free(report);
+		report = NULL;
+		if ((k = apply(opts, plan, &report)) != -ESTALE)
 			break;
 	}
 	if (dry_run || vmgpu_plan_refused(plan)) {
@@ -98,10 +101,10 @@ int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_pla
 		goto out;
 	}
 	if (opts->json)
-		report_plan_json(stdout, op, plan, false, k < 0 ? "failed" : "applied", vmgpu_plan_error(plan), opts->pretty);
+		report_plan_json(stdout, op, plan, false, k < 0 ? "failed" : "applied", report, opts->pretty);
 	if (k < 0) {
 		if (!opts->json)
-			fprintf(stderr, "vmgpu: %s failed:\n%s\n", op, vmgpu_plan_error(plan) ? vmgpu_plan_error(plan) : strerror(-k));
+			fprintf(stderr, "vmgpu: %s failed:\n%s\n", op, report ? report : strerror(-k));
 		rc = k == -EPERM ? EXIT_REFUSED : EXIT_FAILED;
 		goto out;
 	}
@@ -109,6 +112,7 @@ int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_pla
 		done(plan, userdata);
 	rc = EXIT_OK;
 out:
+	free(report);
 	vmgpu_plan_unref(plan);
 	vmgpu_host_unref(host);
 	vmgpu_ctx_unref(ctx);

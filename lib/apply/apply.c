@@ -47,12 +47,6 @@ static int journal_write(int dfd, const struct journal *j)
  */
 /* ---- apply ---- */
 
-static void set_error(struct vmgpu_plan *p, struct report *rep)
-{
-	free(p->error);
-	p->error = report_close(rep);
-}
-
 /*
  * The device must still be the one the plan was made for: the same vendor
  * and device ID at its address. Between the reading and now a device can
@@ -182,19 +176,23 @@ static int finish_done(struct vmgpu_ctx *ctx, int dfd, const struct jstate *s, s
 	return r < 0 ? r : k;
 }
 
-VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progress, void *userdata)
+VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progress, void *userdata, char **ret_report)
 {
-	struct vmgpu_ctx *ctx = p->host->ctx;
+	struct vmgpu_ctx *ctx;
 	struct journal j = { 0 };
 	struct jstate state = { 0 };
 	struct report rep;
 	int dfd = -1, lock, r = 0;
 	bool recovered;
 
+	if (ret_report)
+		*ret_report = NULL;
+	assert_return(p, -EINVAL);
+	ctx = p->host->ctx;
 	report_open(&rep);
 	if (vmgpu_plan_refused(p)) {
 		report_add(&rep, "refused; nothing was changed");
-		set_error(p, &rep);
+		report_give(&rep, ret_report);
 		return -EPERM;
 	}
 	/* Nothing to do, nothing to forget and nothing interrupted to
@@ -210,7 +208,7 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 	lock = state_lock(ctx, &dfd);
 	if (lock < 0) {
 		report_add(&rep, "cannot take /var/lib/vmgpu/lock: %s", strerror(-lock));
-		set_error(p, &rep);
+		report_give(&rep, ret_report);
 		return lock;
 	}
 	r = recover_locked(ctx, dfd, false, &recovered, &rep);
@@ -261,8 +259,9 @@ out:
 	journal_free(&j);
 	close(lock);
 	close(dfd);
+	/* Success has nothing to say: what a step did, progress was told. */
 	if (r < 0)
-		set_error(p, &rep);
+		report_give(&rep, ret_report);
 	else
 		free(report_close(&rep));
 	return r;

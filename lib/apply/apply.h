@@ -12,8 +12,8 @@
 
 #include "plan.h"
 
-/* What went wrong, line by line, for vmgpu_plan_error() and recovery
- * reports (report.c). */
+/* What went wrong, line by line, for the *ret_report of apply and
+ * recovery (report.c). */
 struct report {
 	char *buf;
 	size_t len;
@@ -22,6 +22,9 @@ struct report {
 void report_open(struct report *r);
 void report_add(struct report *r, const char *fmt, ...) _printf_(2, 3);
 char *report_close(struct report *r);
+/* Close R and hand its text to *RET_REPORT (NULL when empty), or free it
+ * when RET_REPORT is NULL. */
+void report_give(struct report *r, char **ret_report);
 
 /* ---- kernel.c ---- */
 

@@ -157,6 +157,9 @@ VMGPU_EXPORT int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_rec
 	int dfd = -1, lock, r;
 	bool recovered = false;
 
+	if (ret_report)
+		*ret_report = NULL;
+	assert_return(ctx, -EINVAL);
 	report_open(&rep);
 	/* Nothing was ever applied here: nothing to recover, and no reason to
 	 * create var/lib/vmgpu just to find that out. */
@@ -165,8 +168,6 @@ VMGPU_EXPORT int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_rec
 		free(report_close(&rep));
 		if (ret_recovered)
 			*ret_recovered = false;
-		if (ret_report)
-			*ret_report = NULL;
 		return 0;
 	}
 	if (dfd >= 0)
@@ -181,9 +182,6 @@ VMGPU_EXPORT int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_rec
 	close(dfd);
 	if (ret_recovered)
 		*ret_recovered = recovered;
-	if (ret_report)
-		*ret_report = report_close(&rep);
-	else
-		free(report_close(&rep));
+	report_give(&rep, ret_report);
 	return r;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What went wrong, line by line: the text of vmgpu_plan_error() and of
- * vmgpu_recover()'s report. */
+/* What went wrong, line by line: the *ret_report of vmgpu_plan_apply() and
+ * of vmgpu_recover(). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "apply.h"
 void report_open(struct report *r)
@@ -32,4 +33,18 @@ char *report_close(struct report *r)
 	if (r->buf && r->len && r->buf[r->len - 1] == '\n')
 		r->buf[r->len - 1] = '\0';
 	return r->buf;
+}
+
+void report_give(struct report *r, char **ret_report)
+{
+	char *text = report_close(r);
+
+	if (text && !*text) {
+		free(text);
+		text = NULL;
+	}
+	if (ret_report)
+		*ret_report = text;
+	else
+		free(text);
 }

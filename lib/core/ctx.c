@@ -35,6 +35,7 @@ VMGPU_EXPORT int vmgpu_ctx_new(const char *root, struct vmgpu_ctx **ret_ctx)
 	struct vmgpu_ctx *ctx;
 	int fd;
 
+	assert_return(ret_ctx, -EINVAL);
 	if (!root || !*root)
 		root = "/";
 	/* O_PATH: we only resolve below it; the root itself need not be readable. */
@@ -76,16 +77,21 @@ VMGPU_EXPORT struct vmgpu_ctx *vmgpu_ctx_unref(struct vmgpu_ctx *ctx)
 
 VMGPU_EXPORT void vmgpu_ctx_set_log_fn(struct vmgpu_ctx *ctx, vmgpu_log_fn fn, void *userdata)
 {
+	if (!ctx)
+		return;
 	ctx->log_fn = fn;
 	ctx->log_data = userdata;
 }
 
 VMGPU_EXPORT void vmgpu_ctx_set_log_priority(struct vmgpu_ctx *ctx, int priority)
 {
+	if (!ctx)
+		return;
 	ctx->log_priority = priority;
 }
 
 VMGPU_EXPORT const char *vmgpu_ctx_root(const struct vmgpu_ctx *ctx)
 {
+	assert_return(ctx, NULL);
 	return ctx->root;
 }

@@ -156,6 +156,12 @@ void format_pci_address(const struct pci_address *a, char buf[static PCI_ADDRESS
 VMGPU_EXPORT int vmgpu_parse_address(const char *s, uint32_t *ret_domain, uint8_t *ret_bus,
 				     uint8_t *ret_dev, uint8_t *ret_fn)
 {
+	assert_return(s, -EINVAL);
+	assert_return(ret_domain, -EINVAL);
+	assert_return(ret_bus, -EINVAL);
+	assert_return(ret_dev, -EINVAL);
+	assert_return(ret_fn, -EINVAL);
+
 	struct pci_address a;
 	int r = parse_pci_address(s, &a);
 

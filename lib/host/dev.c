@@ -31,6 +31,7 @@ void dev_load_names(struct vmgpu_dev *dev)
 
 VMGPU_EXPORT const char *vmgpu_dev_str(struct vmgpu_dev *dev, enum vmgpu_dev_str what)
 {
+	assert_return(dev, NULL);
 	switch (what) {
 	case VMGPU_STR_ADDRESS: return dev->address;
 	case VMGPU_STR_DRIVER: return dev->driver;
@@ -75,6 +76,9 @@ static int total_vfs(const struct vmgpu_dev *dev)
 
 VMGPU_EXPORT int vmgpu_dev_int(const struct vmgpu_dev *dev, enum vmgpu_dev_int what, int64_t *ret)
 {
+	assert_return(dev, -EINVAL);
+	assert_return(ret, -EINVAL);
+
 	const struct config_info *ci = what >= VMGPU_INT_CONFIG_SIZE ? dev_cfg(dev) : &dev->cfg;
 
 	switch (what) {
@@ -138,6 +142,7 @@ static bool class_is_bridge(uint32_t class_code)
 
 VMGPU_EXPORT enum vmgpu_tristate vmgpu_dev_flag(const struct vmgpu_dev *dev, enum vmgpu_dev_flag what)
 {
+	assert_return(dev, VMGPU_UNKNOWN);
 	/* The header answers these; the others need the capabilities. */
 	const struct config_info *ci = what == VMGPU_FLAG_BRIDGE || what == VMGPU_FLAG_BOOT_VGA ||
 						       what == VMGPU_FLAG_VIRTFN || what == VMGPU_FLAG_CONFIG_ALL_ONES
@@ -250,6 +255,8 @@ VMGPU_EXPORT int vmgpu_dev_bar(const struct vmgpu_dev *dev, unsigned slot, struc
 	struct vmgpu_bar b = { 0 };
 	int total;
 
+	assert_return(dev, -EINVAL);
+	assert_return(ret_bar, -EINVAL);
 	if (slot < VMGPU_BAR_ROM)
 		return std_bar(dev, slot, ret_bar);
 	if (slot == VMGPU_BAR_ROM) {
@@ -282,6 +289,9 @@ VMGPU_EXPORT int vmgpu_dev_bar(const struct vmgpu_dev *dev, unsigned slot, struc
 VMGPU_EXPORT int vmgpu_dev_rebar(const struct vmgpu_dev *dev, unsigned bar, uint64_t *ret_current,
 				 uint64_t *ret_supported_mask)
 {
+	assert_return(dev, -EINVAL);
+	assert_return(ret_current, -EINVAL);
+	assert_return(ret_supported_mask, -EINVAL);
 	for (unsigned i = 0; i < dev_cfg(dev)->n_rebar; i++) {
 		if (dev->cfg.rebar[i].bar != bar)
 			continue;
@@ -294,32 +304,38 @@ VMGPU_EXPORT int vmgpu_dev_rebar(const struct vmgpu_dev *dev, unsigned bar, uint
 
 VMGPU_EXPORT struct vmgpu_dev *vmgpu_dev_parent(const struct vmgpu_dev *dev)
 {
+	assert_return(dev, NULL);
 	return dev->parent;
 }
 
 VMGPU_EXPORT size_t vmgpu_dev_n_group_peers(const struct vmgpu_dev *dev)
 {
+	assert_return(dev, 0);
 	return dev->n_peers;
 }
 
 VMGPU_EXPORT struct vmgpu_dev *vmgpu_dev_group_peer(const struct vmgpu_dev *dev, size_t i)
 {
+	assert_return(dev, NULL);
 	return i < dev->n_peers ? dev->peers[i] : NULL;
 }
 
 VMGPU_EXPORT size_t vmgpu_dev_n_unknown(const struct vmgpu_dev *dev)
 {
+	assert_return(dev, 0);
 	(void)dev_cfg(dev); /* what config space could not tell is known once read */
 	return dev->n_unknown;
 }
 
 VMGPU_EXPORT const char *vmgpu_dev_unknown(const struct vmgpu_dev *dev, size_t i)
 {
+	assert_return(dev, NULL);
 	return i < dev->n_unknown ? dev->unknown[i] : NULL;
 }
 
 VMGPU_EXPORT bool vmgpu_dev_is_display(const struct vmgpu_dev *dev)
 {
+	assert_return(dev, false);
 	return (dev->class_code >> 16) == 0x03;
 }
 

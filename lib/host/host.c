@@ -235,6 +235,7 @@ int host_group_has_direct_region(struct vmgpu_host *host, int group, char *desc,
 
 VMGPU_EXPORT enum vmgpu_tristate vmgpu_host_fact(const struct vmgpu_host *host, enum vmgpu_host_fact fact)
 {
+	assert_return(host, VMGPU_UNKNOWN);
 	switch (fact) {
 	case VMGPU_HOST_IOMMU: return host_iommu_present(host) ? VMGPU_YES : VMGPU_NO;
 	case VMGPU_HOST_INTERRUPT_REMAPPING:
@@ -253,42 +254,51 @@ VMGPU_EXPORT enum vmgpu_tristate vmgpu_host_fact(const struct vmgpu_host *host, 
 
 VMGPU_EXPORT enum vmgpu_module_state vmgpu_host_vfio_pci(const struct vmgpu_host *host)
 {
+	assert_return(host, VMGPU_MODULE_UNKNOWN);
 	return host->vfio_pci;
 }
 
 VMGPU_EXPORT unsigned vmgpu_host_n_iommu_groups(const struct vmgpu_host *host)
 {
+	assert_return(host, 0);
 	return host->n_iommu_groups;
 }
 
 VMGPU_EXPORT const char *vmgpu_host_kernel(const struct vmgpu_host *host)
 {
+	assert_return(host, NULL);
 	return host->kernel;
 }
 
 VMGPU_EXPORT const char *vmgpu_host_cmdline(const struct vmgpu_host *host)
 {
+	assert_return(host, NULL);
 	return host->cmdline;
 }
 
 VMGPU_EXPORT size_t vmgpu_host_n_iommu_units(const struct vmgpu_host *host)
 {
+	assert_return(host, 0);
 	return host->n_iommu_units;
 }
 
 VMGPU_EXPORT const char *vmgpu_host_iommu_unit(const struct vmgpu_host *host, size_t i)
 {
+	assert_return(host, NULL);
 	return i < host->n_iommu_units ? host->iommu_units[i] : NULL;
 }
 
 VMGPU_EXPORT size_t vmgpu_host_n_framebuffers(const struct vmgpu_host *host)
 {
+	assert_return(host, 0);
 	return host->n_fbs;
 }
 
 VMGPU_EXPORT int vmgpu_host_framebuffer(const struct vmgpu_host *host, size_t i,
 					struct vmgpu_framebuffer *ret_fb)
 {
+	assert_return(host, -EINVAL);
+	assert_return(ret_fb, -EINVAL);
 	if (i >= host->n_fbs)
 		return -ENOENT;
 	ret_fb->name = host->fbs[i].name;
@@ -344,11 +354,13 @@ VMGPU_EXPORT struct vmgpu_host *vmgpu_host_unref(struct vmgpu_host *host)
 
 VMGPU_EXPORT size_t vmgpu_host_n_devices(const struct vmgpu_host *host)
 {
+	assert_return(host, 0);
 	return host->n_devs;
 }
 
 VMGPU_EXPORT struct vmgpu_dev *vmgpu_host_device(const struct vmgpu_host *host, size_t i)
 {
+	assert_return(host, NULL);
 	return i < host->n_devs ? host->devs[i] : NULL;
 }
 
@@ -363,6 +375,8 @@ VMGPU_EXPORT int vmgpu_host_lookup(const struct vmgpu_host *host, const char *sp
 	struct pci_address a;
 	const char *last;
 
+	assert_return(host, -EINVAL);
+	assert_return(ret_dev, -EINVAL);
 	if (!spec || !*spec)
 		return -EINVAL;
 	if (parse_pci_address(spec, &a) == 0) {

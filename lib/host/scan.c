@@ -353,10 +353,12 @@ static int scan_devices(struct vmgpu_host *host)
 
 VMGPU_EXPORT int vmgpu_host_scan(struct vmgpu_ctx *ctx, struct vmgpu_host **ret_host)
 {
-	struct vmgpu_host *host = calloc(1, sizeof(*host));
+	struct vmgpu_host *host;
 	int r;
 
-	if (!host)
+	assert_return(ctx, -EINVAL);
+	assert_return(ret_host, -EINVAL);
+	if (!(host = calloc(1, sizeof(*host))))
 		return -ENOMEM;
 	host->refcount = 1;
 	host->ctx = vmgpu_ctx_ref(ctx);

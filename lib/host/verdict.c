@@ -304,6 +304,7 @@ VMGPU_EXPORT int vmgpu_dev_judge(struct vmgpu_host *host, struct vmgpu_dev *dev,
 {
 	struct vmgpu_verdict *v;
 
+	assert_return(ret_verdict, -EINVAL);
 	if (!host || !dev || dev->host != host)
 		return -EINVAL;
 	if (vmgpu_dev_flag(dev, VMGPU_FLAG_BRIDGE) == VMGPU_YES)
@@ -346,6 +347,7 @@ VMGPU_EXPORT struct vmgpu_verdict *vmgpu_verdict_unref(struct vmgpu_verdict *v)
 
 VMGPU_EXPORT enum vmgpu_verdict_kind vmgpu_verdict_kind(const struct vmgpu_verdict *v)
 {
+	assert_return(v, VMGPU_VERDICT_BLOCKED);
 	for (size_t i = 0; i < v->n_reasons; i++)
 		if (v->reasons[i].severity == VMGPU_SEVERITY_BLOCKER)
 			return VMGPU_VERDICT_BLOCKED;
@@ -374,11 +376,14 @@ VMGPU_EXPORT const char *vmgpu_severity_name(enum vmgpu_severity s)
 
 VMGPU_EXPORT size_t vmgpu_verdict_n_reasons(const struct vmgpu_verdict *v)
 {
+	assert_return(v, 0);
 	return v->n_reasons;
 }
 
 VMGPU_EXPORT int vmgpu_verdict_reason(const struct vmgpu_verdict *v, size_t i, struct vmgpu_reason *ret)
 {
+	assert_return(v, -EINVAL);
+	assert_return(ret, -EINVAL);
 	if (i >= v->n_reasons)
 		return -ENOENT;
 	*ret = v->reasons[i];
@@ -387,10 +392,12 @@ VMGPU_EXPORT int vmgpu_verdict_reason(const struct vmgpu_verdict *v, size_t i, s
 
 VMGPU_EXPORT size_t vmgpu_verdict_n_companions(const struct vmgpu_verdict *v)
 {
+	assert_return(v, 0);
 	return v->n_companions;
 }
 
 VMGPU_EXPORT struct vmgpu_dev *vmgpu_verdict_companion(const struct vmgpu_verdict *v, size_t i)
 {
+	assert_return(v, NULL);
 	return i < v->n_companions ? v->companions[i] : NULL;
 }

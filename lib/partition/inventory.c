@@ -21,14 +21,28 @@
 #include "mig.h"
 #include "partition.h"
 
+/* The public parts and the arrays behind their accessors: a caller never
+ * indexes an array of a public struct with its own sizeof. */
+struct split_parent {
+	struct vmgpu_split_parent pub;
+	struct vmgpu_mdev_type *mdev_types;
+	size_t n_mdev_types;
+};
+
+struct vf_vgpu {
+	struct vmgpu_vf_vgpu pub;
+	const struct vmgpu_vgpu_type *creatable;
+	size_t n_creatable;
+};
+
 struct vf_vgpu_list {
-	struct vmgpu_vf_vgpu *v;
+	struct vf_vgpu *v;
 	size_t n;
 };
 
 struct vmgpu_split {
 	struct vmgpu_host *host;
-	struct vmgpu_split_parent *parents;
+	struct split_parent *parents;
 	size_t n_parents;
 	struct vmgpu_mdev *mdevs;
 	size_t n_mdevs;
@@ -114,7 +128,7 @@ static int type_cmp(const void *a, const void *b)
 }
 
 /* mdev_supported_types of the parent whose sysfs directory is PDIR. */
-static void read_mdev_types(struct vmgpu_split *s, const char *pdir, struct vmgpu_split_parent *p)
+static void read_mdev_types(struct vmgpu_split *s, const char *pdir, struct split_parent *p)
 {
 	struct vmgpu_ctx *ctx = s->host->ctx;
 	struct vmgpu_mdev_type *types = NULL;
@@ -159,12 +173,12 @@ static void read_mdev_types(struct vmgpu_split *s, const char *pdir, struct vmgp
 	p->n_mdev_types = n;
 }
 
-static struct vmgpu_split_parent *add_parent(struct vmgpu_split *s, const char *name, struct vmgpu_dev *dev)
+static struct split_parent *add_parent(struct vmgpu_split *s, const char *name, struct vmgpu_dev *dev)
 {
-	struct vmgpu_split_parent *n;
+	struct split_parent *n;
 
 	for (size_t i = 0; i < s->n_parents; i++)
-		if (strcmp(s->parents[i].name, name) == 0)
+		if (strcmp(s->parents[i].pub.name, name) == 0)
 			return &s->parents[i];
 	n = realloc(s->parents, (s->n_parents + 1) * sizeof(*n));
 	if (!n) {
@@ -173,7 +187,8 @@ static struct vmgpu_split_parent *add_parent(struct vmgpu_split *s, const char *
 	}
 	s->parents = n;
 	n = &s->parents[s->n_parents++];
-	*n = (struct vmgpu_split_parent){
+	*n = (struct split_parent){ 0 };
+	n->pub = (struct vmgpu_split_parent){
 		.name = keep_dup(s, name), .dev = dev, .sriov_total_vfs = -1, .sriov_num_vfs = -1, .sriov_autoprobe = -1,
 	};
 	return n;
@@ -258,7 +273,7 @@ fail:
 static void read_vf_vgpus(struct vmgpu_split *s, size_t pi)
 {
 	struct vmgpu_ctx *ctx = s->host->ctx;
-	struct vmgpu_split_parent *p = &s->parents[pi];
+	struct vmgpu_split_parent *p = &s->parents[pi].pub;
 	struct vf_vgpu_list *list = &s->vgpus[pi];
 
 	for (size_t i = 0; i < s->host->n_devs; i++) {
@@ -291,8 +306,9 @@ static void read_vf_vgpus(struct vmgpu_split *s, size_t pi)
 			return;
 		}
 		list->v = nl;
-		list->v[list->n++] = (struct vmgpu_vf_vgpu){ .vf = vf, .current = cur > 0 ? (unsigned)cur : 0,
-							     .n_creatable = nt, .creatable = types };
+		list->v[list->n++] = (struct vf_vgpu){ .pub = { .vf = vf, .current = cur > 0 ? (unsigned)cur : 0 },
+						       .creatable = types,
+						       .n_creatable = nt };
 	}
 }
 
@@ -307,7 +323,7 @@ static void read_mdev_parents(struct vmgpu_split *s)
 	while ((de = readdir(d))) {
 		struct pci_address a;
 		struct vmgpu_dev *dev = NULL;
-		struct vmgpu_split_parent *p;
+		struct split_parent *p;
 		char path[300];
 
 		if (de->d_name[0] == '.')
@@ -374,7 +390,7 @@ static void read_migs(struct vmgpu_split *s)
 	bool any = false;
 
 	for (size_t i = 0; i < s->n_parents && !any; i++)
-		any = nvml_sees(s->parents[i].dev);
+		any = nvml_sees(s->parents[i].pub.dev);
 	if (!any || nvml_begin(s->host->ctx) < 0)
 		return;
 	if (!(s->migs = calloc(s->n_parents, sizeof(*s->migs)))) {
@@ -382,7 +398,7 @@ static void read_migs(struct vmgpu_split *s)
 		goto out;
 	}
 	for (size_t i = 0; i < s->n_parents; i++) {
-		struct vmgpu_split_parent *p = &s->parents[i];
+		struct vmgpu_split_parent *p = &s->parents[i].pub;
 		if (!nvml_sees(p->dev))
 			continue;
 		int r = nvml_read_mig(s->host->ctx, p->name, &s->migs[i]);
@@ -397,14 +413,17 @@ out:
 
 VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **ret)
 {
-	struct vmgpu_split *s = calloc(1, sizeof(*s));
+	struct vmgpu_split *s;
 
-	if (!s)
+	assert_return(host, -EINVAL);
+	assert_return(ret, -EINVAL);
+	if (!(s = calloc(1, sizeof(*s))))
 		return -ENOMEM;
 	s->host = vmgpu_host_ref(host);
 	for (size_t i = 0; i < host->n_devs; i++) {
 		struct vmgpu_dev *d = host->devs[i];
 		int total = d->sriov_totalvfs_attr;
+		struct split_parent *sp;
 		struct vmgpu_split_parent *p;
 		char path[128];
 
@@ -412,13 +431,14 @@ VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **
 		 * up below, through class/mdev_bus). */
 		if (d->physfn || (!vmgpu_dev_is_display(d) && total <= 0))
 			continue;
-		if (!(p = add_parent(s, d->address, d)))
+		if (!(sp = add_parent(s, d->address, d)))
 			break;
+		p = &sp->pub;
 		p->sriov_total_vfs = total > 0 ? total : -1;
 		p->sriov_num_vfs = total > 0 ? attr_int(host->ctx, d->address, "sriov_numvfs") : -1;
 		p->sriov_autoprobe = total > 0 ? attr_int(host->ctx, d->address, "sriov_drivers_autoprobe") : -1;
 		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s", d->address);
-		read_mdev_types(s, path, p);
+		read_mdev_types(s, path, sp);
 		if (vmgpu_dev_is_display(d))
 			p->render_node = render_node(s, d);
 	}
@@ -443,7 +463,7 @@ VMGPU_EXPORT struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s)
 	if (!s)
 		return NULL;
 	for (size_t i = 0; i < s->n_parents; i++)
-		free((void *)s->parents[i].mdev_types);
+		free(s->parents[i].mdev_types);
 	for (size_t i = 0; s->vgpus && i < s->n_parents; i++)
 		free(s->vgpus[i].v);
 	for (size_t i = 0; s->migs && i < s->n_parents; i++)
@@ -462,30 +482,74 @@ VMGPU_EXPORT struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s)
 
 VMGPU_EXPORT size_t vmgpu_split_n_parents(const struct vmgpu_split *s)
 {
+	assert_return(s, 0);
 	return s->n_parents;
 }
 
 VMGPU_EXPORT const struct vmgpu_split_parent *vmgpu_split_parent(const struct vmgpu_split *s, size_t i)
 {
-	return i < s->n_parents ? &s->parents[i] : NULL;
+	assert_return(s, NULL);
+	return i < s->n_parents ? &s->parents[i].pub : NULL;
+}
+
+VMGPU_EXPORT size_t vmgpu_split_n_mdev_types(const struct vmgpu_split *s, size_t parent)
+{
+	assert_return(s, 0);
+	return parent < s->n_parents ? s->parents[parent].n_mdev_types : 0;
+}
+
+VMGPU_EXPORT const struct vmgpu_mdev_type *vmgpu_split_mdev_type(const struct vmgpu_split *s, size_t parent, size_t i)
+{
+	assert_return(s, NULL);
+	return i < vmgpu_split_n_mdev_types(s, parent) ? &s->parents[parent].mdev_types[i] : NULL;
+}
+
+VMGPU_EXPORT size_t vmgpu_split_n_mig_profiles(const struct vmgpu_split *s, size_t parent)
+{
+	assert_return(s, 0);
+	return s->migs && parent < s->n_parents ? s->migs[parent].n_profiles : 0;
+}
+
+VMGPU_EXPORT const struct vmgpu_mig_profile *vmgpu_split_mig_profile(const struct vmgpu_split *s, size_t parent,
+								     size_t i)
+{
+	assert_return(s, NULL);
+	return i < vmgpu_split_n_mig_profiles(s, parent) ? &s->migs[parent].profiles[i] : NULL;
 }
 
 VMGPU_EXPORT size_t vmgpu_split_n_mdevs(const struct vmgpu_split *s)
 {
+	assert_return(s, 0);
 	return s->n_mdevs;
 }
 
 VMGPU_EXPORT const struct vmgpu_mdev *vmgpu_split_mdev(const struct vmgpu_split *s, size_t i)
 {
+	assert_return(s, NULL);
 	return i < s->n_mdevs ? &s->mdevs[i] : NULL;
 }
 
 VMGPU_EXPORT size_t vmgpu_split_n_vf_vgpus(const struct vmgpu_split *s, size_t parent)
 {
+	assert_return(s, 0);
 	return parent < s->n_parents ? s->vgpus[parent].n : 0;
 }
 
 VMGPU_EXPORT const struct vmgpu_vf_vgpu *vmgpu_split_vf_vgpu(const struct vmgpu_split *s, size_t parent, size_t i)
 {
-	return parent < s->n_parents && i < s->vgpus[parent].n ? &s->vgpus[parent].v[i] : NULL;
+	assert_return(s, NULL);
+	return i < vmgpu_split_n_vf_vgpus(s, parent) ? &s->vgpus[parent].v[i].pub : NULL;
+}
+
+VMGPU_EXPORT size_t vmgpu_split_n_vf_vgpu_types(const struct vmgpu_split *s, size_t parent, size_t vf)
+{
+	assert_return(s, 0);
+	return vf < vmgpu_split_n_vf_vgpus(s, parent) ? s->vgpus[parent].v[vf].n_creatable : 0;
+}
+
+VMGPU_EXPORT const struct vmgpu_vgpu_type *vmgpu_split_vf_vgpu_type(const struct vmgpu_split *s, size_t parent,
+								    size_t vf, size_t i)
+{
+	assert_return(s, NULL);
+	return i < vmgpu_split_n_vf_vgpu_types(s, parent, vf) ? &s->vgpus[parent].v[vf].creatable[i] : NULL;
 }

@@ -198,15 +198,15 @@ int nvml_read_mig(struct vmgpu_ctx *ctx, const char *address, struct nvml_mig *r
 			}
 			copy[i].name = ret->names[i];
 		}
-		ret->mig.profiles = copy;
-		ret->mig.n_profiles = n;
+		ret->profiles = copy;
+		ret->n_profiles = n;
 	}
 	return 0;
 }
 
 void nvml_mig_free(struct nvml_mig *m)
 {
-	free((void *)m->mig.profiles);
+	free(m->profiles);
 	for (size_t i = 0; i < NVML_MIG_PROFILES_MAX; i++)
 		free(m->names[i]);
 	memset(m, 0, sizeof(*m));

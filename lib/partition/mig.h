@@ -7,7 +7,9 @@
 
 struct nvml_mig {
 	struct vmgpu_mig mig;
-	char *names[NVML_MIG_PROFILES_MAX]; /* what mig.profiles[].name point to */
+	struct vmgpu_mig_profile *profiles; /* behind vmgpu_split_mig_profile() */
+	size_t n_profiles;
+	char *names[NVML_MIG_PROFILES_MAX]; /* what profiles[].name point to */
 };
 
 /* NVML opened and initialised for a batch of nvml_read_mig() calls:

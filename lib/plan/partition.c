@@ -35,31 +35,31 @@ static void make_uuid(char buf[37])
 		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-
-static const struct vmgpu_split_parent *find_parent(const struct vmgpu_split *s, const char *name)
+/* The index of the parent NAME, or SIZE_MAX. */
+static size_t find_parent(const struct vmgpu_split *s, const char *name)
 {
 	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
 		if (strcmp(vmgpu_split_parent(s, i)->name, name) == 0)
-			return vmgpu_split_parent(s, i);
-	return NULL;
+			return i;
+	return SIZE_MAX;
 }
 
 int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, const char *parent, const char *type,
 			unsigned count, unsigned flags, struct vmgpu_plan **ret)
 {
-	const struct vmgpu_split_parent *par;
 	const struct vmgpu_mdev_type *t = NULL;
+	size_t pi;
 	struct vmgpu_plan *p;
 
 	if (!host || !parent || !type || count == 0 || count > 4096)
 		return -EINVAL;
 	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
 		return -ENOMEM;
-	par = find_parent(s, parent);
-	for (size_t i = 0; par && i < par->n_mdev_types; i++)
-		if (strcmp(par->mdev_types[i].id, type) == 0)
-			t = &par->mdev_types[i];
-	if (!par)
+	pi = find_parent(s, parent);
+	for (size_t i = 0; i < vmgpu_split_n_mdev_types(s, pi); i++)
+		if (strcmp(vmgpu_split_mdev_type(s, pi, i)->id, type) == 0)
+			t = vmgpu_split_mdev_type(s, pi, i);
+	if (pi == SIZE_MAX)
 		plan_refuse(p, REFUSE_NO_MDEV_PARENT, "%s offers no mediated devices.", parent);
 	else if (!t)
 		plan_refuse(p, REFUSE_NO_SUCH_TYPE, "%s has no mdev type %s.", parent, type);
@@ -88,6 +88,7 @@ VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *par
 	struct vmgpu_split *s = NULL;
 	int r;
 
+	assert_return(ret, -EINVAL);
 	if (!host)
 		return -EINVAL;
 	if ((r = vmgpu_split_read(host, &s)) < 0)
@@ -142,6 +143,7 @@ VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *con
 	struct vmgpu_plan *p;
 	int r;
 
+	assert_return(ret, -EINVAL);
 	if (!host || !uuids || n == 0)
 		return -EINVAL;
 	if ((r = vmgpu_split_read(host, &s)) < 0)
@@ -192,6 +194,7 @@ VMGPU_EXPORT int vmgpu_plan_sriov(struct vmgpu_host *host, struct vmgpu_dev *pf,
 	struct vmgpu_plan *p;
 	long total = pf ? pf->sriov_totalvfs_attr : -1, cur = -1, probe = -1;
 
+	assert_return(ret, -EINVAL);
 	if (!host || !pf || pf->host != host)
 		return -EINVAL;
 	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
@@ -228,6 +231,7 @@ VMGPU_EXPORT int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, 
 	long cur = -1;
 	bool found = type_id == 0;
 
+	assert_return(ret, -EINVAL);
 	if (!host || !vf || vf->host != host)
 		return -EINVAL;
 	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))

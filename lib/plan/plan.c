@@ -252,6 +252,7 @@ VMGPU_EXPORT int vmgpu_plan_assign(struct vmgpu_host *host, struct vmgpu_dev *co
 {
 	struct vmgpu_plan *p;
 
+	assert_return(ret_plan, -EINVAL);
 	if (!host || !devs || n == 0)
 		return -EINVAL;
 	p = plan_new(host, JOURNAL_ASSIGN, flags);
@@ -315,6 +316,7 @@ VMGPU_EXPORT size_t vmgpu_plan_n_created(const struct vmgpu_plan *p)
 {
 	size_t n = 0;
 
+	assert_return(p, 0);
 	for (size_t i = 0; i < p->n_objs; i++)
 		n += p->objs[i].kind == JOBJ_MDEV && p->objs[i].target == 1;
 	return n;
@@ -322,6 +324,7 @@ VMGPU_EXPORT size_t vmgpu_plan_n_created(const struct vmgpu_plan *p)
 
 VMGPU_EXPORT const char *vmgpu_plan_created(const struct vmgpu_plan *p, size_t i)
 {
+	assert_return(p, NULL);
 	for (size_t k = 0; k < p->n_objs; k++)
 		if (p->objs[k].kind == JOBJ_MDEV && p->objs[k].target == 1 && i-- == 0)
 			return p->objs[k].key;
@@ -342,6 +345,7 @@ VMGPU_EXPORT int vmgpu_plan_release(struct vmgpu_host *host, struct vmgpu_dev *c
 	struct vmgpu_plan *p;
 	int r;
 
+	assert_return(ret_plan, -EINVAL);
 	if (!host || !devs || n == 0)
 		return -EINVAL;
 	p = plan_new(host, JOURNAL_RELEASE, flags);
@@ -396,7 +400,6 @@ VMGPU_EXPORT struct vmgpu_plan *vmgpu_plan_unref(struct vmgpu_plan *p)
 	free(p->devs);
 	free(p->objs);
 	free(p->state.devs);
-	free(p->error);
 	vmgpu_host_unref(p->host);
 	free(p);
 	return NULL;
@@ -404,11 +407,14 @@ VMGPU_EXPORT struct vmgpu_plan *vmgpu_plan_unref(struct vmgpu_plan *p)
 
 VMGPU_EXPORT size_t vmgpu_plan_n_steps(const struct vmgpu_plan *p)
 {
+	assert_return(p, 0);
 	return p->n_steps;
 }
 
 VMGPU_EXPORT int vmgpu_plan_step(const struct vmgpu_plan *p, size_t i, struct vmgpu_step *ret)
 {
+	assert_return(p, -EINVAL);
+	assert_return(ret, -EINVAL);
 	if (i >= p->n_steps)
 		return -ENOENT;
 	*ret = (struct vmgpu_step){
@@ -424,21 +430,26 @@ VMGPU_EXPORT int vmgpu_plan_step(const struct vmgpu_plan *p, size_t i, struct vm
 
 VMGPU_EXPORT size_t vmgpu_plan_n_devices(const struct vmgpu_plan *p)
 {
+	assert_return(p, 0);
 	return p->n_devs;
 }
 
 VMGPU_EXPORT struct vmgpu_dev *vmgpu_plan_device(const struct vmgpu_plan *p, size_t i)
 {
+	assert_return(p, NULL);
 	return i < p->n_devs ? p->devs[i] : NULL;
 }
 
 VMGPU_EXPORT size_t vmgpu_plan_n_refusals(const struct vmgpu_plan *p)
 {
+	assert_return(p, 0);
 	return p->n_refusals;
 }
 
 VMGPU_EXPORT int vmgpu_plan_refusal(const struct vmgpu_plan *p, size_t i, struct vmgpu_reason *ret, bool *ret_forced)
 {
+	assert_return(p, -EINVAL);
+	assert_return(ret, -EINVAL);
 	if (i >= p->n_refusals)
 		return -ENOENT;
 	*ret = (struct vmgpu_reason){ p->refusals[i].code, VMGPU_SEVERITY_BLOCKER, p->refusals[i].message,
@@ -450,13 +461,9 @@ VMGPU_EXPORT int vmgpu_plan_refusal(const struct vmgpu_plan *p, size_t i, struct
 
 VMGPU_EXPORT bool vmgpu_plan_refused(const struct vmgpu_plan *p)
 {
+	assert_return(p, false);
 	for (size_t i = 0; i < p->n_refusals; i++)
 		if (!p->refusals[i].forced)
 			return true;
 	return false;
-}
-
-VMGPU_EXPORT const char *vmgpu_plan_error(const struct vmgpu_plan *p)
-{
-	return p->error;
 }

@@ -63,7 +63,6 @@ struct vmgpu_plan {
 	struct jstate state;     /* var/lib/vmgpu/assigned when the plan was made */
 	struct jobj *objs;       /* partition plans: what they change, before and after */
 	size_t n_objs;
-	char *error;             /* what went wrong in apply */
 	bool failed;             /* out of memory while building */
 };
 

@@ -199,12 +199,12 @@ static struct placement_type *vgpu_placement_type(struct vmgpu_pool *p, size_t f
 /* vGPU type ID as one of parent PI's VFs lists it */
 static const struct vmgpu_vgpu_type *vgpu_type_by_id(const struct vmgpu_split *s, size_t pi, unsigned id)
 {
-	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(s, pi); v++) {
-		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(s, pi, v);
-		for (size_t c = 0; c < vf->n_creatable; c++)
-			if (vf->creatable[c].id == id)
-				return &vf->creatable[c];
-	}
+	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(s, pi); v++)
+		for (size_t c = 0; c < vmgpu_split_n_vf_vgpu_types(s, pi, v); c++) {
+			const struct vmgpu_vgpu_type *vt = vmgpu_split_vf_vgpu_type(s, pi, v, c);
+			if (vt->id == id)
+				return vt;
+		}
 	return NULL;
 }
 
@@ -222,9 +222,11 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 			in_use = md->type;
 		}
 	}
-	for (size_t t = 0; in_use && t < par->n_mdev_types; t++)
-		if (strcmp(par->mdev_types[t].id, in_use) != 0 && par->mdev_types[t].available > 0)
+	for (size_t t = 0; in_use && t < vmgpu_split_n_mdev_types(p->split, pi); t++) {
+		const struct vmgpu_mdev_type *mt = vmgpu_split_mdev_type(p->split, pi, t);
+		if (strcmp(mt->id, in_use) != 0 && mt->available > 0)
 			other_room++;
+	}
 	/*
 	 * Parents that cannot mix types (NVIDIA GRID) report no room for any
 	 * type but the one in use: the engine must then stay on that type.
@@ -238,8 +240,8 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 	} else {
 		used = 0;
 	}
-	for (size_t t = 0; t < par->n_mdev_types; t++) {
-		const struct vmgpu_mdev_type *mt = &par->mdev_types[t];
+	for (size_t t = 0; t < vmgpu_split_n_mdev_types(p->split, pi); t++) {
+		const struct vmgpu_mdev_type *mt = vmgpu_split_mdev_type(p->split, pi, t);
 		unsigned avail = mt->available > 0 ? (unsigned)mt->available : 0;
 		p->types[p->n_types++] = (struct placement_type){
 			.name = mt->id, .vram_mib = mt->vram_mib, .available = avail, .instances = avail + used,
@@ -258,8 +260,8 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 		const struct vmgpu_vgpu_type *cur;
 		struct placement_type *t;
 		if (!vf->current) {
-			for (size_t c = 0; c < vf->n_creatable; c++) {
-				t = vgpu_placement_type(p, first, &vf->creatable[c]);
+			for (size_t c = 0; c < vmgpu_split_n_vf_vgpu_types(p->split, pi, v); c++) {
+				t = vgpu_placement_type(p, first, vmgpu_split_vf_vgpu_type(p->split, pi, v, c));
 				t->instances++;
 				t->available++;
 			}
@@ -289,10 +291,9 @@ static int pool_inventory(struct vmgpu_pool *p)
 		return r;
 	np = vmgpu_split_n_parents(p->split);
 	for (size_t i = 0; i < np; i++) {
-		const struct vmgpu_split_parent *par = vmgpu_split_parent(p->split, i);
-		max_types += par->n_mdev_types;
+		max_types += vmgpu_split_n_mdev_types(p->split, i);
 		for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(p->split, i); v++)
-			max_types += vmgpu_split_vf_vgpu(p->split, i, v)->n_creatable;
+			max_types += vmgpu_split_n_vf_vgpu_types(p->split, i, v);
 	}
 	p->gpus = calloc(np ? np : 1, sizeof(*p->gpus));
 	p->pidx = calloc(np ? np : 1, sizeof(*p->pidx));
@@ -305,7 +306,7 @@ static int pool_inventory(struct vmgpu_pool *p)
 		struct placement_gpu *g = &p->gpus[p->n_gpus];
 		struct vmgpu_verdict *v = NULL;
 
-		if (d && !vmgpu_dev_is_display(d) && par->n_mdev_types == 0)
+		if (d && !vmgpu_dev_is_display(d) && vmgpu_split_n_mdev_types(p->split, i) == 0)
 			continue; /* an SR-IOV NIC or disk: not a GPU for a desktop */
 		*g = (struct placement_gpu){ .id = par->name, .iommu_group = d ? d->iommu_group : -1 };
 		if (d && vmgpu_dev_judge(p->host, d, &v) == 0) {
@@ -340,17 +341,20 @@ VMGPU_EXPORT struct vmgpu_pool *vmgpu_pool_unref(struct vmgpu_pool *p)
 	return NULL;
 }
 
-VMGPU_EXPORT int vmgpu_pool_new(struct vmgpu_host *host, const char *json, struct vmgpu_pool **ret, char **ret_error)
+VMGPU_EXPORT int vmgpu_pool_new(struct vmgpu_host *host, const char *json, struct vmgpu_pool **ret, char **ret_report)
 {
-	struct vmgpu_pool *p = calloc(1, sizeof(*p));
+	struct vmgpu_pool *p;
 	int r;
 
-	if (ret_error)
-		*ret_error = NULL;
-	if (!p)
+	if (ret_report)
+		*ret_report = NULL;
+	assert_return(host, -EINVAL);
+	assert_return(json, -EINVAL);
+	assert_return(ret, -EINVAL);
+	if (!(p = calloc(1, sizeof(*p))))
 		return -ENOMEM;
 	p->host = vmgpu_host_ref(host);
-	if ((r = pool_parse(p, json, ret_error)) < 0 || (r = pool_inventory(p)) < 0 ||
+	if ((r = pool_parse(p, json, ret_report)) < 0 || (r = pool_inventory(p)) < 0 ||
 	    (r = placement_solve(p->gpus, p->n_gpus, p->desktops, p->n_desktops, &p->result)) < 0) {
 		vmgpu_pool_unref(p);
 		return r;
@@ -361,6 +365,7 @@ VMGPU_EXPORT int vmgpu_pool_new(struct vmgpu_host *host, const char *json, struc
 
 VMGPU_EXPORT size_t vmgpu_pool_n_desktops(const struct vmgpu_pool *p)
 {
+	assert_return(p, 0);
 	return p->n_desktops;
 }
 
@@ -388,6 +393,8 @@ VMGPU_EXPORT int vmgpu_pool_placed(const struct vmgpu_pool *p, size_t i, struct 
 {
 	const struct placement_place *pl;
 
+	assert_return(p, -EINVAL);
+	assert_return(ret, -EINVAL);
 	if (i >= p->n_desktops)
 		return -ENOENT;
 	pl = place_of(p, i);
@@ -410,6 +417,8 @@ VMGPU_EXPORT int vmgpu_pool_placed(const struct vmgpu_pool *p, size_t i, struct 
 VMGPU_EXPORT void vmgpu_pool_stats(const struct vmgpu_pool *p, size_t *ret_gpus_used, size_t *ret_lower_bound,
 				   size_t *ret_unplaced)
 {
+	if (!p)
+		return;
 	*ret_gpus_used = p->result.gpus_used;
 	*ret_lower_bound = p->result.lower_bound;
 	*ret_unplaced = p->result.n_unplaced;
@@ -439,26 +448,32 @@ static struct vmgpu_dev *take_vf(struct vmgpu_pool *p, size_t g, const char *nam
 		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(p->split, pi, v);
 		if (vf->current || taken[vf_base[pi] + v])
 			continue;
-		for (size_t c = 0; c < vf->n_creatable; c++)
-			if (strcmp(vf->creatable[c].name, name) == 0) {
+		for (size_t c = 0; c < vmgpu_split_n_vf_vgpu_types(p->split, pi, v); c++) {
+			const struct vmgpu_vgpu_type *vt = vmgpu_split_vf_vgpu_type(p->split, pi, v, c);
+			if (strcmp(vt->name, name) == 0) {
 				taken[vf_base[pi] + v] = true;
-				*ret_id = vf->creatable[c].id;
+				*ret_id = vt->id;
 				return vf->vf;
 			}
+		}
 	}
 	return NULL;
 }
 
-static bool is_mdev_type(const struct vmgpu_split_parent *par, const char *type)
+static bool is_mdev_type(const struct vmgpu_split *s, size_t pi, const char *type)
 {
-	for (size_t t = 0; t < par->n_mdev_types; t++)
-		if (strcmp(par->mdev_types[t].id, type) == 0)
+	for (size_t t = 0; t < vmgpu_split_n_mdev_types(s, pi); t++)
+		if (strcmp(vmgpu_split_mdev_type(s, pi, t)->id, type) == 0)
 			return true;
 	return false;
 }
 
 VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct vmgpu_plan ***ret, size_t *ret_n)
 {
+	assert_return(p, -EINVAL);
+	assert_return(ret, -EINVAL);
+	assert_return(ret_n, -EINVAL);
+
 	size_t np = vmgpu_split_n_parents(p->split), n_vfs = 0;
 	struct vmgpu_plan **plans = NULL, *plan;
 	struct vmgpu_dev **dedicated = calloc(p->n_desktops ? p->n_desktops : 1, sizeof(*dedicated));
@@ -480,7 +495,7 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 	for (size_t i = 0; i < p->result.n_places; i++) {
 		const struct placement_place *pl = &p->result.places[i];
 		mdevs[pl->gpu] += p->desktops[pl->desktop].want == PLACEMENT_SLICE &&
-				  is_mdev_type(vmgpu_split_parent(p->split, p->pidx[pl->gpu]), pl->type);
+				  is_mdev_type(p->split, p->pidx[pl->gpu], pl->type);
 	}
 	for (size_t i = 0; i < p->result.n_places && r == 0; i++) {
 		const struct placement_place *pl = &p->result.places[i];
@@ -493,7 +508,7 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 			dedicated[nd++] = par->dev;
 		if (d->want != PLACEMENT_SLICE)
 			continue;
-		if (is_mdev_type(par, pl->type)) {
+		if (is_mdev_type(p->split, p->pidx[pl->gpu], pl->type)) {
 			if (mdevs[pl->gpu] == 0)
 				continue; /* in its GPU's plan already */
 			if ((r = plan_mdev_create_in(p->host, p->split, par->name, pl->type, mdevs[pl->gpu], flags,

@@ -91,11 +91,13 @@ struct vmgpu_state {
 
 VMGPU_EXPORT int vmgpu_state_read(struct vmgpu_ctx *ctx, struct vmgpu_state **ret)
 {
-	struct vmgpu_state *st = calloc(1, sizeof(*st));
+	struct vmgpu_state *st;
 	_cleanup_close_ int dfd = -1;
 	int r;
 
-	if (!st)
+	assert_return(ctx, -EINVAL);
+	assert_return(ret, -EINVAL);
+	if (!(st = calloc(1, sizeof(*st))))
 		return -ENOMEM;
 	r = state_read_root(ctx, &st->s);
 	if (r < 0) {
@@ -120,6 +122,7 @@ VMGPU_EXPORT struct vmgpu_state *vmgpu_state_unref(struct vmgpu_state *st)
 
 VMGPU_EXPORT size_t vmgpu_state_n(const struct vmgpu_state *st)
 {
+	assert_return(st, 0);
 	return st->s.n;
 }
 
@@ -127,6 +130,8 @@ VMGPU_EXPORT int vmgpu_state_get(const struct vmgpu_state *st, size_t i, struct 
 {
 	const struct jdev *d;
 
+	assert_return(st, -EINVAL);
+	assert_return(ret, -EINVAL);
 	if (i >= st->s.n)
 		return -ENOENT;
 	d = &st->s.devs[i];
@@ -139,6 +144,7 @@ VMGPU_EXPORT int vmgpu_state_get(const struct vmgpu_state *st, size_t i, struct 
 
 VMGPU_EXPORT bool vmgpu_state_interrupted(const struct vmgpu_state *st)
 {
+	assert_return(st, false);
 	return st->interrupted;
 }
 

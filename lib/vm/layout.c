@@ -114,6 +114,7 @@ VMGPU_EXPORT int vmgpu_vm_layout_new(struct vmgpu_host *host, struct vmgpu_dev *
 	_cleanup_free_ struct vmgpu_dev **all = NULL;
 	int r = 0;
 
+	assert_return(ret, -EINVAL);
 	if (!host || !devs || n == 0)
 		return -EINVAL;
 	l = calloc(1, sizeof(*l));
@@ -158,11 +159,14 @@ VMGPU_EXPORT struct vmgpu_vm_layout *vmgpu_vm_layout_unref(struct vmgpu_vm_layou
 
 VMGPU_EXPORT size_t vmgpu_vm_layout_n_functions(const struct vmgpu_vm_layout *l)
 {
+	assert_return(l, 0);
 	return l->n_fns;
 }
 
 VMGPU_EXPORT int vmgpu_vm_layout_function(const struct vmgpu_vm_layout *l, size_t i, struct vmgpu_vm_function *ret)
 {
+	assert_return(l, -EINVAL);
+	assert_return(ret, -EINVAL);
 	if (i >= l->n_fns)
 		return -ENOENT;
 	*ret = l->fns[i];
@@ -171,16 +175,19 @@ VMGPU_EXPORT int vmgpu_vm_layout_function(const struct vmgpu_vm_layout *l, size_
 
 VMGPU_EXPORT size_t vmgpu_vm_layout_n_slots(const struct vmgpu_vm_layout *l)
 {
+	assert_return(l, 0);
 	return l->n_slots;
 }
 
 VMGPU_EXPORT const struct vmgpu_mmio *vmgpu_vm_layout_mmio(const struct vmgpu_vm_layout *l)
 {
+	assert_return(l, NULL);
 	return &l->mmio;
 }
 
 VMGPU_EXPORT unsigned vmgpu_vm_layout_flags(const struct vmgpu_vm_layout *l)
 {
+	assert_return(l, 0);
 	return l->flags;
 }
 
@@ -188,6 +195,7 @@ VMGPU_EXPORT unsigned vmgpu_vm_layout_flags(const struct vmgpu_vm_layout *l)
  * rendering. */
 VMGPU_EXPORT bool vmgpu_vm_layout_has_consumer_nvidia(const struct vmgpu_vm_layout *l)
 {
+	assert_return(l, false);
 	for (size_t i = 0; i < l->n_fns; i++)
 		if (consumer_nvidia(l->fns[i].dev))
 			return true;

@@ -122,9 +122,11 @@ struct module_call {
 
 static int call_module(struct virt_req *req, const struct module_call *c)
 {
-	const struct virt_ops *ops = load();
+	const struct virt_ops *ops;
 
-	if (!ops) {
+	if (c->ret_report)
+		*c->ret_report = NULL;
+	if (!(ops = load())) {
 		if (c->ret_report)
 			*c->ret_report = strdup("the libvirt module " MODULE_NAME " cannot be loaded (is libvirt installed?)");
 		return -ENOPKG;
@@ -151,12 +153,15 @@ static int call_module_layout(const struct vmgpu_vm_layout *l, const struct modu
 VMGPU_EXPORT int vmgpu_render_libvirt(const struct vmgpu_vm_layout *l, const char *domain_xml, const char *vm,
 				      char **ret)
 {
+	assert_return(l, -EINVAL);
+	assert_return(ret, -EINVAL);
 	return call_module_layout(l, &(struct module_call){ .domain_xml = domain_xml, .vm = vm, .ret_xml = ret });
 }
 
 VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const char *uri, const char *vm, bool detach,
 				      bool dry_run, char **ret_xml, char **ret_report)
 {
+	assert_return(l, -EINVAL);
 	return call_module_layout(l, &(struct module_call){ .update = true, .uri = uri, .vm = vm, .detach = detach,
 							    .dry_run = dry_run, .ret_xml = ret_xml, .ret_report = ret_report });
 }
@@ -164,6 +169,7 @@ VMGPU_EXPORT int vmgpu_libvirt_update(const struct vmgpu_vm_layout *l, const cha
 VMGPU_EXPORT int vmgpu_libvirt_update_mdevs(const char *const *uuids, size_t n, const char *uri, const char *vm,
 					    bool detach, bool dry_run, char **ret_xml, char **ret_report)
 {
+	assert_return(!n || uuids, -EINVAL);
 	return call_module(&(struct virt_req){ .mdevs = uuids, .n_mdevs = n },
 			   &(struct module_call){ .update = true, .uri = uri, .vm = vm, .detach = detach,
 						  .dry_run = dry_run, .ret_xml = ret_xml, .ret_report = ret_report });
@@ -180,6 +186,8 @@ VMGPU_EXPORT int vmgpu_libvirt_update_virgl(const char *render_node, const char 
 VMGPU_EXPORT int vmgpu_render_slices_libvirt(const char *const *uuids, size_t n, const char *render_node,
 					     const char *vm, char **ret)
 {
+	assert_return(!n || uuids, -EINVAL);
+	assert_return(ret, -EINVAL);
 	return call_module(&(struct virt_req){ .mdevs = uuids, .n_mdevs = n, .render_node = render_node },
 			   &(struct module_call){ .vm = vm, .ret_xml = ret });
 }
@@ -225,27 +233,32 @@ static int split_lines(char *s, const char ***ret_v, size_t *ret_n)
 }
 
 VMGPU_EXPORT int vmgpu_verify_libvirt(struct vmgpu_ctx *ctx, const char *uri, const char *vm,
-				      const char *const *devices, size_t n, struct vmgpu_verify **ret, char **ret_error)
+				      const char *const *devices, size_t n, struct vmgpu_verify **ret,
+				      char **ret_report)
 {
-	struct libvirt_io l = { .ops = load() };
+	struct libvirt_io l = { 0 };
 	struct verify_io io = { .userdata = &l, .qmp = lv_qmp, .agent = lv_agent, .libvirt = true, .target = vm };
 	_cleanup_free_ char *aliases = NULL;
 	_cleanup_free_ const char **defined = NULL;
 	int r;
 
-	if (!vm || (n && !devices))
-		return -EINVAL;
-	if (!l.ops) {
-		if (ret_error)
-			*ret_error = strdup("the libvirt module " MODULE_NAME " cannot be loaded (is libvirt installed?)");
+	if (ret_report)
+		*ret_report = NULL;
+	assert_return(vm, -EINVAL);
+	assert_return(!n || devices, -EINVAL);
+	assert_return(ret, -EINVAL);
+	if (!(l.ops = load())) {
+		if (ret_report)
+			*ret_report =
+				strdup("the libvirt module " MODULE_NAME " cannot be loaded (is libvirt installed?)");
 		return -ENOPKG;
 	}
-	if ((r = l.ops->domain_open(uri, vm, libvirt_shared, &l.dom, ret_error)) < 0)
+	if ((r = l.ops->domain_open(uri, vm, libvirt_shared, &l.dom, ret_report)) < 0)
 		return r;
-	if ((r = l.ops->aliases(l.dom, &aliases, ret_error)) == 0 &&
+	if ((r = l.ops->aliases(l.dom, &aliases, ret_report)) == 0 &&
 	    (r = split_lines(aliases, &defined, &io.n_defined)) == 0) {
 		io.defined = defined;
-		r = verify_run(ctx, &io, devices, n, ret, ret_error);
+		r = verify_run(ctx, &io, devices, n, ret, ret_report);
 	}
 	l.ops->domain_close(l.dom);
 	return r;

@@ -113,6 +113,7 @@ VMGPU_EXPORT int vmgpu_mmio_compute(struct vmgpu_dev *const *devs, size_t n, str
 	struct vmgpu_mmio m = { 0 };
 	size_t slots = 0;
 
+	assert_return(ret, -EINVAL);
 	if (n == 0 || !devs)
 		return -EINVAL;
 	low = calloc(n, sizeof(*low));

@@ -219,6 +219,9 @@ static void ps_verify(FILE *f, const struct vmgpu_vm_layout *l)
 
 VMGPU_EXPORT int vmgpu_render_powershell(const struct vmgpu_vm_layout *l, const char *vm, bool release, char **ret)
 {
+	assert_return(l, -EINVAL);
+	assert_return(ret, -EINVAL);
+
 	const struct vmgpu_mmio *m = vmgpu_vm_layout_mmio(l);
 	size_t n = vmgpu_vm_layout_n_functions(l);
 	char *buf = NULL;
@@ -317,6 +320,9 @@ static const char gpupv_driver_copy[] =
 
 VMGPU_EXPORT int vmgpu_render_gpupv(struct vmgpu_dev *dev, const char *vm, unsigned share, char **ret)
 {
+	assert_return(dev, -EINVAL);
+	assert_return(ret, -EINVAL);
+
 	const char *name = vmgpu_dev_str(dev, VMGPU_STR_DEVICE_NAME);
 	char *buf = NULL;
 	size_t len = 0;

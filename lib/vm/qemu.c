@@ -19,6 +19,9 @@ static void dev_id(char *buf, size_t sz, const struct vmgpu_dev *d)
 
 VMGPU_EXPORT int vmgpu_render_qemu(const struct vmgpu_vm_layout *l, char **ret)
 {
+	assert_return(l, -EINVAL);
+	assert_return(ret, -EINVAL);
+
 	const struct vmgpu_mmio *m = vmgpu_vm_layout_mmio(l);
 	unsigned flags = vmgpu_vm_layout_flags(l);
 	char *buf = NULL, id[48];
@@ -60,6 +63,9 @@ VMGPU_EXPORT int vmgpu_render_qemu(const struct vmgpu_vm_layout *l, char **ret)
  * vmgpu verify can tell from query-pci which instance QEMU has. */
 VMGPU_EXPORT int vmgpu_render_slices_qemu(const char *const *uuids, size_t n, const char *render_node, char **ret)
 {
+	assert_return(!n || uuids, -EINVAL);
+	assert_return(ret, -EINVAL);
+
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

@@ -548,18 +548,21 @@ int verify_run(struct vmgpu_ctx *ctx, const struct verify_io *io, const char *co
 /* ---- public ---- */
 
 VMGPU_EXPORT int vmgpu_verify_qemu(struct vmgpu_ctx *ctx, const char *qmp_socket, const char *agent_socket,
-				   const char *const *devices, size_t n, struct vmgpu_verify **ret, char **ret_error)
+				   const char *const *devices, size_t n, struct vmgpu_verify **ret, char **ret_report)
 {
 	struct qemu_sockets *s;
 	struct verify_io io = { .target = qmp_socket };
 	int r;
 
-	if (!qmp_socket || (n && !devices))
-		return -EINVAL;
-	if ((r = qemu_sockets_open(qmp_socket, agent_socket, &s, ret_error)) < 0)
+	if (ret_report)
+		*ret_report = NULL;
+	assert_return(qmp_socket, -EINVAL);
+	assert_return(!n || devices, -EINVAL);
+	assert_return(ret, -EINVAL);
+	if ((r = qemu_sockets_open(qmp_socket, agent_socket, &s, ret_report)) < 0)
 		return r;
 	qemu_sockets_io(s, &io);
-	r = verify_run(ctx, &io, devices, n, ret, ret_error);
+	r = verify_run(ctx, &io, devices, n, ret, ret_report);
 	qemu_sockets_close(s);
 	return r;
 }
@@ -585,6 +588,7 @@ VMGPU_EXPORT struct vmgpu_verify *vmgpu_verify_unref(struct vmgpu_verify *v)
 
 VMGPU_EXPORT size_t vmgpu_verify_n_devices(const struct vmgpu_verify *v)
 {
+	assert_return(v, 0);
 	return v->n;
 }
 
@@ -593,6 +597,8 @@ VMGPU_EXPORT int vmgpu_verify_device(const struct vmgpu_verify *v, size_t i, str
 	const struct verify_dev *d;
 	const struct qmp_fn *q;
 
+	assert_return(v, -EINVAL);
+	assert_return(ret, -EINVAL);
 	if (i >= v->n)
 		return -ENOENT;
 	d = &v->devs[i];
@@ -621,6 +627,7 @@ VMGPU_EXPORT int vmgpu_verify_device(const struct vmgpu_verify *v, size_t i, str
 
 VMGPU_EXPORT bool vmgpu_verify_all_seen(const struct vmgpu_verify *v)
 {
+	assert_return(v, false);
 	for (size_t i = 0; i < v->n; i++)
 		if (!v->devs[i].seen)
 			return false;
@@ -629,20 +636,24 @@ VMGPU_EXPORT bool vmgpu_verify_all_seen(const struct vmgpu_verify *v)
 
 VMGPU_EXPORT bool vmgpu_verify_agent_answered(const struct vmgpu_verify *v)
 {
+	assert_return(v, false);
 	return v->agent_answered;
 }
 
 VMGPU_EXPORT const char *vmgpu_verify_agent_os(const struct vmgpu_verify *v)
 {
+	assert_return(v, NULL);
 	return v->os;
 }
 
 VMGPU_EXPORT const char *vmgpu_verify_agent_os_name(const struct vmgpu_verify *v)
 {
+	assert_return(v, NULL);
 	return v->os_name;
 }
 
 VMGPU_EXPORT const char *vmgpu_verify_agent_note(const struct vmgpu_verify *v)
 {
+	assert_return(v, NULL);
 	return v->agent_note;
 }

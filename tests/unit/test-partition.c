@@ -60,7 +60,7 @@ static void t_mdev_create_remove(void)
 	CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "mbochs-large", 2, VMGPU_PLAN_PERSIST, &p), 0);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_n_created(p), 2);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL, NULL), 0);
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(uuid[i], sizeof(uuid[i]), "%s", vmgpu_plan_created(p, i));
 		CHECK(exists(&e, "sys/bus/mdev/devices", uuid[i]));
@@ -72,7 +72,7 @@ static void t_mdev_create_remove(void)
 	/* More than available: refused, nothing done. */
 	CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "mbochs-large", 3, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -EPERM);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL, NULL), -EPERM);
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "no-such-type", 1, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
@@ -81,7 +81,7 @@ static void t_mdev_create_remove(void)
 	const char *const rm[] = { uuid[0], uuid[1] };
 	CHECK_EQ_INT(vmgpu_plan_mdev_remove(ksim_env_rescan(&e), rm, 2, 0, &p), 0);
 	CHECK(!vmgpu_plan_refused(p));
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK(!exists(&e, "sys/bus/mdev/devices", uuid[0]));
 	CHECK(!exists(&e, "etc/mdevctl.d/mbochs", uuid[1]));
@@ -120,7 +120,7 @@ static void t_vgpu_in_use(void)
 	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 558, 0, &p), 0);
 	CHECK(vmgpu_plan_refused(p));
 	CHECK(strstr(refusal_message(p), "in use by PID 4242 (qemu-system-x86)") != NULL);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -EPERM);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL, NULL), -EPERM);
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.4/nvidia/current_vgpu_type"), 560);
 	/* the free VF is no one's */
@@ -141,7 +141,7 @@ static void t_sriov_and_vgpu(void)
 	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.0", &d), 0);
 	CHECK_EQ_INT(vmgpu_plan_sriov(e.host, d, 8, 0, &p), 0);
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 2); /* 2 -> 0 -> 8 */
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.0/sriov_numvfs"), 8);
 	CHECK_EQ_INT(vmgpu_plan_sriov(e.host, d, 17, 0, &p), 0); /* totalvfs is 16 */
@@ -149,7 +149,7 @@ static void t_sriov_and_vgpu(void)
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.4", &d), 0);
 	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 558, 0, &p), 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.4/nvidia/current_vgpu_type"), 558);
 	CHECK_EQ_INT(vmgpu_host_lookup(ksim_env_rescan(&e), "0000:01:00.4", &d), 0);
@@ -161,7 +161,7 @@ static void t_sriov_and_vgpu(void)
 	CHECK_EQ_INT(vmgpu_plan_vgpu(e.host, d, 557, 0, &p), 0);
 	e.sim.fail_write = 2;
 	e.sim.writes = 0;
-	CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
+	CHECK(vmgpu_plan_apply(p, NULL, NULL, NULL) < 0);
 	e.sim.fail_write = 0;
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(read_num(&e, "sys/bus/pci/devices/0000:01:00.4/nvidia/current_vgpu_type"), 558);
@@ -188,7 +188,7 @@ static void t_crash_mdev(void)
 			ksim_env_open(&e, "mdev");
 			CHECK_EQ_INT(vmgpu_plan_mdev_create(ksim_env_rescan(&e), "mbochs", "mbochs-small", 2, VMGPU_PLAN_PERSIST, &p), 0);
 			if ((pid = fork()) == 0) {
-				vmgpu_plan_apply(p, crash_cb, &k);
+				vmgpu_plan_apply(p, crash_cb, &k, NULL);
 				_exit(3);
 			}
 			waitpid(pid, &st, 0);

@@ -71,6 +71,17 @@ static size_t n_assigned(struct ksim_env *e)
 	return n;
 }
 
+/* vmgpu_plan_apply(), its *ret_report kept in apply_report for the checks
+ * after it (until the next apply). */
+static char *apply_report;
+
+static int apply(struct vmgpu_plan *p, vmgpu_progress_fn progress, void *userdata)
+{
+	free(apply_report);
+	apply_report = NULL;
+	return vmgpu_plan_apply(p, progress, userdata, &apply_report);
+}
+
 static void t_assign_release(void)
 {
 	struct ksim_env e;
@@ -101,7 +112,7 @@ static void t_assign_release(void)
 	vmgpu_plan_step(p, 7, &s);
 	CHECK_EQ_INT(s.kind, VMGPU_STEP_CHECK_GROUP);
 	CHECK_EQ_STR(s.path, "dev/vfio/2");
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	expect_drivers(&e, "vfio-pci", "vfio-pci");
 	CHECK(!journal_exists(&e));
@@ -115,14 +126,14 @@ static void t_assign_release(void)
 	/* Assigning again: nothing to do. */
 	p = plan(&e, true, "0000:01:00.0", 0);
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 1); /* only the group check */
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 
 	/* Release by the audio function brings both back. */
 	p = plan(&e, false, "0000:01:00.1", 0);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_n_devices(p), 2);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	expect_as_before(&e);
 	CHECK_EQ_INT(n_assigned(&e), 0);
@@ -141,8 +152,8 @@ static void t_rollback_each_write(void)
 		p = plan(&e, true, "0000:01:00.0", 0);
 		e.sim.fail_write = k;
 		e.sim.writes = 0;
-		CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
-		CHECK(vmgpu_plan_error(p) && strstr(vmgpu_plan_error(p), "the host is as it was before"));
+		CHECK(apply(p, NULL, NULL) < 0);
+		CHECK(apply_report && strstr(apply_report, "the host is as it was before"));
 		e.sim.fail_write = 0;
 		expect_as_before(&e);
 		CHECK(!journal_exists(&e));
@@ -161,8 +172,8 @@ static void t_bind_refused(void)
 	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
 	e.sim.refuse_bind = "0000:01:00.1";
-	CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
-	CHECK(strstr(vmgpu_plan_error(p), "0000:01:00.1") != NULL);
+	CHECK(apply(p, NULL, NULL) < 0);
+	CHECK(strstr(apply_report, "0000:01:00.1") != NULL);
 	expect_as_before(&e);
 	vmgpu_plan_unref(p);
 	ksim_env_close(&e);
@@ -193,7 +204,7 @@ static void crash_and_recover(bool assign, size_t k, bool finish)
 	ksim_env_open(&e, "gpu-audio");
 	if (!assign) {
 		p = plan(&e, true, "0000:01:00.0", 0);
-		CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+		CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 		vmgpu_plan_unref(p);
 	}
 	p = plan(&e, assign, "0000:01:00.0", 0);
@@ -205,7 +216,7 @@ static void crash_and_recover(bool assign, size_t k, bool finish)
 	pid = fork();
 	if (pid == 0) {
 		struct crash c = { k };
-		vmgpu_plan_apply(p, crash_cb, &c);
+		apply(p, crash_cb, &c);
 		_exit(3);
 	}
 	waitpid(pid, &status, 0);
@@ -283,8 +294,8 @@ static void t_rollback_incomplete(void)
 
 	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
-	CHECK(vmgpu_plan_apply(p, sabotage_cb, &sb) < 0);
-	CHECK(strstr(vmgpu_plan_error(p), "ROLLBACK INCOMPLETE") != NULL);
+	CHECK(apply(p, sabotage_cb, &sb) < 0);
+	CHECK(strstr(apply_report, "ROLLBACK INCOMPLETE") != NULL);
 	vmgpu_plan_unref(p);
 	CHECK(journal_exists(&e));
 	e.sim.fail_write = 0;
@@ -308,9 +319,9 @@ static void t_rollback_vanished(void)
 
 	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
-	CHECK(vmgpu_plan_apply(p, sabotage_cb, &sb) < 0);
-	CHECK(strstr(vmgpu_plan_error(p), "0000:01:00.1: gone from the host") != NULL);
-	CHECK(strstr(vmgpu_plan_error(p), "the host is as it was before") != NULL);
+	CHECK(apply(p, sabotage_cb, &sb) < 0);
+	CHECK(strstr(apply_report, "0000:01:00.1: gone from the host") != NULL);
+	CHECK(strstr(apply_report, "the host is as it was before") != NULL);
 	vmgpu_plan_unref(p);
 	CHECK(!journal_exists(&e));
 	e.sim.fail_write = 0;
@@ -349,7 +360,7 @@ static void t_openers_per_function(void)
 	CHECK_EQ_INT(vmgpu_plan_n_refusals(p), 2);
 	expect_refusal(p, 0, "device_open", "0000:01:00.0: /dev/dri/card0 is open by PID 4242 (Xorg).");
 	expect_refusal(p, 1, "device_open", "0000:01:00.1: /dev/snd/pcmC1D3p is open by PID 515 (pipewire).");
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	fx_mkdir(e.fx, "proc/600/fd");
 	fx_symlink(e.fx, "proc/600/fd/30", "/dev/vfio/2");
@@ -437,7 +448,7 @@ static void t_refusals(void)
 	CHECK(has_refusal(p, "host_disk_in_use", &forced) && !forced);
 	CHECK(has_refusal(p, "group_shared_with_host", &forced) && forced);
 	CHECK(vmgpu_plan_refused(p)); /* --force does not take a mounted disk */
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -EPERM);
+	CHECK_EQ_INT(apply(p, NULL, NULL), -EPERM);
 	vmgpu_plan_unref(p);
 	ksim_env_close(&e);
 
@@ -469,7 +480,7 @@ static void t_release_foreign(void)
 	p = plan(&e, false, "0000:01:00.0", 0);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	{
 		char dir[512];
@@ -493,7 +504,7 @@ static void t_release_foreign(void)
 	/* --foreign: clear the override, unbind vfio-pci, let the kernel choose. */
 	p = plan(&e, false, "0000:01:00.0", VMGPU_PLAN_FOREIGN);
 	CHECK(!vmgpu_plan_refused(p));
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	{
 		char drv[64];
@@ -525,7 +536,7 @@ static void t_release_recorded_no_steps(void)
 
 	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	by_hand_to_native(&e, "0000:01:00.0");
 	by_hand_to_native(&e, "0000:01:00.1");
@@ -533,7 +544,7 @@ static void t_release_recorded_no_steps(void)
 	p = plan(&e, false, "0000:01:00.0", 0);
 	CHECK(!vmgpu_plan_refused(p));
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK_EQ_INT(n_assigned(&e), 0);
 	CHECK(!journal_exists(&e));
@@ -551,8 +562,8 @@ static void t_vanished_and_stale(void)
 	p = plan(&e, true, "0000:01:00.0", 0);
 	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/0000:01:00.1", fx_root(e.fx));
 	rename(path, "/tmp/vmgpu-test-vanished");
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -ENODEV);
-	CHECK(strstr(vmgpu_plan_error(p), "vanished") != NULL);
+	CHECK_EQ_INT(apply(p, NULL, NULL), -ENODEV);
+	CHECK(strstr(apply_report, "vanished") != NULL);
 	rename("/tmp/vmgpu-test-vanished", path);
 	expect_as_before(&e);
 	vmgpu_plan_unref(p);
@@ -561,8 +572,8 @@ static void t_vanished_and_stale(void)
 	 * PF): the same vendor is not enough. */
 	p = plan(&e, true, "0000:01:00.0", 0);
 	fx_attr(e.fx, "0000:01:00.1", "device", "0x10f0\n");
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -ENODEV);
-	CHECK(vmgpu_plan_error(p) && strstr(vmgpu_plan_error(p), "0000:01:00.1 vanished (or changed)"));
+	CHECK_EQ_INT(apply(p, NULL, NULL), -ENODEV);
+	CHECK(apply_report && strstr(apply_report, "0000:01:00.1 vanished (or changed)"));
 	fx_attr(e.fx, "0000:01:00.1", "device", "0x1aef\n");
 	expect_as_before(&e);
 	CHECK(!journal_exists(&e));
@@ -572,8 +583,8 @@ static void t_vanished_and_stale(void)
 	p = plan(&e, true, "0000:01:00.0", 0);
 	struct vmgpu_host *old = vmgpu_host_ref(e.host);
 	q = plan(&e, true, "0000:01:00.0", 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(q, NULL, NULL), 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), -ESTALE);
+	CHECK_EQ_INT(apply(q, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), -ESTALE);
 	expect_drivers(&e, "vfio-pci", "vfio-pci");
 	vmgpu_host_unref(old);
 	vmgpu_plan_unref(p);
@@ -590,12 +601,12 @@ static void t_persist(void)
 
 	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	snprintf(path, sizeof(path), "%s/etc/udev/rules.d/61-vmgpu-0000:01:00.0.rules", fx_root(e.fx));
 	CHECK(stat(path, &st) == 0);
 	p = plan(&e, false, "0000:01:00.0", 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	CHECK(stat(path, &st) < 0);
 	snprintf(path, sizeof(path), "%s/etc/modules-load.d/vmgpu-vfio.conf", fx_root(e.fx));
@@ -618,8 +629,8 @@ static void t_persist_sync_fails(void)
 	ksim_env_open(&e, "gpu-audio");
 	fx_file(e.fx, "etc/modules-load.d", "not a directory\n");
 	p = plan(&e, true, "0000:01:00.0", 0);
-	CHECK(vmgpu_plan_apply(p, NULL, NULL) < 0);
-	CHECK(vmgpu_plan_error(p) && strstr(vmgpu_plan_error(p), "--persist udev rules could not be updated"));
+	CHECK(apply(p, NULL, NULL) < 0);
+	CHECK(apply_report && strstr(apply_report, "--persist udev rules could not be updated"));
 	vmgpu_plan_unref(p);
 	CHECK(!journal_exists(&e));
 	CHECK_EQ_INT(n_assigned(&e), 2);
@@ -643,10 +654,10 @@ static void t_persist_when_assigned(void)
 
 	ksim_env_open(&e, "gpu-audio");
 	p = plan(&e, true, "0000:01:00.0", 0);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
-	CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+	CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 	vmgpu_plan_unref(p);
 	snprintf(path, sizeof(path), "%s/etc/udev/rules.d/61-vmgpu-0000:01:00.1.rules", fx_root(e.fx));
 	CHECK(stat(path, &sb) == 0);
@@ -679,7 +690,7 @@ static void t_persist_crash(void)
 		CHECK_EQ_INT(vmgpu_plan_n_steps(p), 11);
 		if ((pid = fork()) == 0) {
 			struct crash c = { k };
-			vmgpu_plan_apply(p, crash_cb, &c);
+			apply(p, crash_cb, &c);
 			_exit(3);
 		}
 		waitpid(pid, &status, 0);
@@ -690,12 +701,12 @@ static void t_persist_crash(void)
 		CHECK(stat(conf, &st) < 0);
 		/* assign for real, then crash a release after its rule removal */
 		p = plan(&e, true, "0000:01:00.0", VMGPU_PLAN_PERSIST);
-		CHECK_EQ_INT(vmgpu_plan_apply(p, NULL, NULL), 0);
+		CHECK_EQ_INT(apply(p, NULL, NULL), 0);
 		vmgpu_plan_unref(p);
 		p = plan(&e, false, "0000:01:00.0", 0);
 		if ((pid = fork()) == 0) {
 			struct crash c = { vmgpu_plan_n_steps(p) };
-			vmgpu_plan_apply(p, crash_cb, &c);
+			apply(p, crash_cb, &c);
 			_exit(3);
 		}
 		waitpid(pid, &status, 0);

@@ -93,7 +93,7 @@ static void t_place_and_apply(void)
 	CHECK_EQ_INT(n, 2);
 	for (size_t i = 0; i < n; i++) {
 		CHECK(!vmgpu_plan_refused(plans[i]));
-		CHECK_EQ_INT(vmgpu_plan_apply(plans[i], NULL, NULL), 0);
+		CHECK_EQ_INT(vmgpu_plan_apply(plans[i], NULL, NULL, NULL), 0);
 		slices += vmgpu_plan_n_created(plans[i]);
 		vmgpu_plan_unref(plans[i]);
 	}
@@ -135,7 +135,7 @@ static void t_vgpu_current_type(void)
 	CHECK_EQ_INT(vmgpu_pool_plans(pool, 0, &plans, &n), 0);
 	CHECK_EQ_INT(n, 1);
 	if (n == 1) {
-		CHECK_EQ_INT(vmgpu_plan_apply(plans[0], NULL, NULL), 0);
+		CHECK_EQ_INT(vmgpu_plan_apply(plans[0], NULL, NULL, NULL), 0);
 		CHECK_EQ_INT(read_attr_int(fx_root(e.fx), "0000:01:00.5", "nvidia/current_vgpu_type"), 560);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -59,10 +59,11 @@ static void t_nvidia_vgpu(void)
 	vf = vmgpu_split_vf_vgpu(v.s, pi, 0);
 	CHECK_EQ_STR(vmgpu_dev_str(vf->vf, VMGPU_STR_ADDRESS), "0000:01:00.4");
 	CHECK_EQ_INT(vf->current, 560);
-	CHECK_EQ_INT(vf->n_creatable, 4);
-	CHECK_EQ_INT(vf->creatable[1].id, 558);
-	CHECK_EQ_STR(vf->creatable[1].name, "NVIDIA A10-2Q");
-	CHECK_EQ_INT(vf->creatable[1].vram_mib, 2048);
+	CHECK_EQ_INT(vmgpu_split_n_vf_vgpu_types(v.s, pi, 0), 4);
+	CHECK_EQ_INT(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 1)->id, 558);
+	CHECK_EQ_STR(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 1)->name, "NVIDIA A10-2Q");
+	CHECK_EQ_INT(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 1)->vram_mib, 2048);
+	CHECK(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 4) == NULL);
 	CHECK_EQ_INT(vmgpu_split_vf_vgpu(v.s, pi, 1)->current, 0);
 	/* VFs are not parents of their own. */
 	CHECK(parent_index(v.s, "0000:01:00.4") == (size_t)-1);
@@ -75,6 +76,17 @@ static const struct vmgpu_mig *mig_of(const char *scenario, struct inv *v)
 	size_t pi = parent_index(v->s, "0000:01:00.0");
 	CHECK(pi != (size_t)-1);
 	return pi == (size_t)-1 ? NULL : vmgpu_split_parent(v->s, pi)->mig;
+}
+
+/* MIG profile I of the GPU mig_of() read, NULL when there is none. */
+static const struct vmgpu_mig_profile *profile(const struct inv *v, size_t i)
+{
+	return vmgpu_split_mig_profile(v->s, parent_index(v->s, "0000:01:00.0"), i);
+}
+
+static size_t n_profiles(const struct inv *v)
+{
+	return vmgpu_split_n_mig_profiles(v->s, parent_index(v->s, "0000:01:00.0"));
 }
 
 /* MIG through NVML: only with a library to ask (the fake H200 here), only
@@ -94,23 +106,24 @@ static void t_mig(void)
 	CHECK(m != NULL);
 	if (m) {
 		CHECK(m->current && m->pending);
-		CHECK_EQ_INT(m->n_profiles, 7);
-		CHECK_EQ_INT(m->profiles[0].id, 19);
-		CHECK_EQ_STR(m->profiles[0].name, "1g.18gb");
-		CHECK_EQ_INT(m->profiles[0].instances, 7);
-		CHECK_EQ_INT(m->profiles[0].available, 5);
-		CHECK_EQ_INT(m->profiles[0].memory_mib, 16384);
-		CHECK_EQ_STR(m->profiles[4].name, "7g.141gb");
-		CHECK_EQ_INT(m->profiles[4].slices, 7);
-		CHECK_EQ_INT(m->profiles[4].ofas, 1);
-		CHECK_EQ_STR(m->profiles[6].name, "1g.35gb");
+		CHECK_EQ_INT(n_profiles(&v), 7);
+		CHECK_EQ_INT(profile(&v, 0)->id, 19);
+		CHECK_EQ_STR(profile(&v, 0)->name, "1g.18gb");
+		CHECK_EQ_INT(profile(&v, 0)->instances, 7);
+		CHECK_EQ_INT(profile(&v, 0)->available, 5);
+		CHECK_EQ_INT(profile(&v, 0)->memory_mib, 16384);
+		CHECK_EQ_STR(profile(&v, 4)->name, "7g.141gb");
+		CHECK_EQ_INT(profile(&v, 4)->slices, 7);
+		CHECK_EQ_INT(profile(&v, 4)->ofas, 1);
+		CHECK_EQ_STR(profile(&v, 6)->name, "1g.35gb");
+		CHECK(profile(&v, 7) == NULL);
 	}
 	inv_close(&v);
 
 	/* an NVML before R510: no names, the rest the same */
 	setenv("FAKE_NVML_NO_V2", "1", 1);
 	m = mig_of("nvidia-mig", &v);
-	CHECK(m && m->n_profiles == 7 && m->profiles[0].name == NULL && m->profiles[0].available == 5);
+	CHECK(m && n_profiles(&v) == 7 && profile(&v, 0)->name == NULL && profile(&v, 0)->available == 5);
 	inv_close(&v);
 	unsetenv("FAKE_NVML_NO_V2");
 
@@ -138,24 +151,27 @@ static void t_mdev(void)
 {
 	struct inv v;
 	const struct vmgpu_split_parent *mb, *grid;
+	size_t mbi, gridi;
 
 	inv_open(&v, "mdev");
-	mb = vmgpu_split_parent(v.s, parent_index(v.s, "mbochs"));
-	grid = vmgpu_split_parent(v.s, parent_index(v.s, "0000:01:00.0"));
+	mb = vmgpu_split_parent(v.s, mbi = parent_index(v.s, "mbochs"));
+	grid = vmgpu_split_parent(v.s, gridi = parent_index(v.s, "0000:01:00.0"));
 	CHECK(mb && !mb->dev);
 	CHECK(grid && grid->dev);
 	if (mb) {
-		CHECK_EQ_INT(mb->n_mdev_types, 3);
-		for (size_t i = 0; i < mb->n_mdev_types; i++)
-			if (strcmp(mb->mdev_types[i].id, "mbochs-large") == 0) {
-				CHECK_EQ_INT(mb->mdev_types[i].vram_mib, 64);
-				CHECK_EQ_INT(mb->mdev_types[i].available, 4);
+		CHECK_EQ_INT(vmgpu_split_n_mdev_types(v.s, mbi), 3);
+		for (size_t i = 0; i < vmgpu_split_n_mdev_types(v.s, mbi); i++) {
+			const struct vmgpu_mdev_type *t = vmgpu_split_mdev_type(v.s, mbi, i);
+			if (strcmp(t->id, "mbochs-large") == 0) {
+				CHECK_EQ_INT(t->vram_mib, 64);
+				CHECK_EQ_INT(t->available, 4);
 			}
+		}
 	}
 	if (grid) {
-		CHECK_EQ_INT(grid->n_mdev_types, 1);
-		CHECK_EQ_STR(grid->mdev_types[0].name, "GRID P40-2Q");
-		CHECK_EQ_INT(grid->mdev_types[0].vram_mib, 2048);
+		CHECK_EQ_INT(vmgpu_split_n_mdev_types(v.s, gridi), 1);
+		CHECK_EQ_STR(vmgpu_split_mdev_type(v.s, gridi, 0)->name, "GRID P40-2Q");
+		CHECK_EQ_INT(vmgpu_split_mdev_type(v.s, gridi, 0)->vram_mib, 2048);
 	}
 	CHECK_EQ_INT(vmgpu_split_n_mdevs(v.s), 1);
 	CHECK_EQ_STR(vmgpu_split_mdev(v.s, 0)->type, "mbochs-medium");
@@ -198,6 +214,37 @@ static void t_parsers(void)
 	free(t);
 }
 
+/* A caller's mistake (no object, an index past the end) is answered, not
+ * crashed on: the public functions check their arguments. */
+static void t_bad_arguments(void)
+{
+	struct vmgpu_split *s = NULL;
+	char *report = (char *)"untouched";
+
+	CHECK_EQ_INT(vmgpu_split_read(NULL, &s), -EINVAL);
+	CHECK(s == NULL);
+	CHECK_EQ_INT(vmgpu_split_n_parents(NULL), 0);
+	CHECK(vmgpu_split_parent(NULL, 0) == NULL);
+	CHECK_EQ_INT(vmgpu_split_n_mdev_types(NULL, 0), 0);
+	CHECK(vmgpu_split_mdev_type(NULL, 0, 0) == NULL);
+	CHECK_EQ_INT(vmgpu_split_n_mig_profiles(NULL, 0), 0);
+	CHECK(vmgpu_split_vf_vgpu_type(NULL, 0, 0, 0) == NULL);
+	CHECK_EQ_INT(vmgpu_host_n_devices(NULL), 0);
+	CHECK(vmgpu_dev_str(NULL, VMGPU_STR_ADDRESS) == NULL);
+	CHECK_EQ_INT(vmgpu_plan_apply(NULL, NULL, NULL, &report), -EINVAL);
+	CHECK(report == NULL);
+	CHECK_EQ_INT(vmgpu_pool_new(NULL, "{}", NULL, NULL), -EINVAL);
+
+	struct inv v;
+	inv_open(&v, "mdev");
+	size_t mb = parent_index(v.s, "mbochs");
+	CHECK(vmgpu_split_mdev_type(v.s, mb, vmgpu_split_n_mdev_types(v.s, mb)) == NULL);
+	CHECK_EQ_INT(vmgpu_split_n_mdev_types(v.s, vmgpu_split_n_parents(v.s)), 0);
+	CHECK_EQ_INT(vmgpu_split_n_mig_profiles(v.s, mb), 0);
+	CHECK_EQ_INT(vmgpu_split_n_vf_vgpu_types(v.s, mb, 0), 0);
+	inv_close(&v);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -206,6 +253,7 @@ int main(void)
 		{ "mdev parents, types, instances", t_mdev },
 		{ "render node of each GPU", t_render_nodes },
 		{ "vendor text parsers", t_parsers },
+		{ "bad arguments answered, not crashed on", t_bad_arguments },
 	};
 	return test_main(tests, sizeof(tests) / sizeof(tests[0]));
 }
