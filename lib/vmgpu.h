@@ -60,6 +60,17 @@ void vmgpu_ctx_set_log_priority(struct vmgpu_ctx *ctx, int priority);
 /* The root as given (owned by ctx). */
 const char *vmgpu_ctx_root(const struct vmgpu_ctx *ctx);
 
+/*
+ * Hold var/lib/vmgpu/lock (below the root) until vmgpu_ctx_unlock() or the
+ * context goes: concurrent vmgpu runs wait, so a host read, a plan made and
+ * applied meanwhile see the host at rest (no other run half-way). Applying
+ * and recovering through CTX reuse the lock. Waits while another run holds
+ * it. Where vmgpu never wrote var/lib/vmgpu there is nothing to wait for:
+ * 0, and nothing is held or created.
+ */
+int vmgpu_ctx_lock(struct vmgpu_ctx *ctx);
+void vmgpu_ctx_unlock(struct vmgpu_ctx *ctx);
+
 /* ---- addresses ---------------------------------------------------------- */
 
 /*

@@ -64,7 +64,11 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		case 'V':
+#ifdef VMGPU_TEST_HOOKS
+			printf("vmgpu %s (test hooks)\n", VMGPU_VERSION);
+#else
 			printf("vmgpu %s\n", VMGPU_VERSION);
+#endif
 			return EXIT_OK;
 		default:
 			fputs("Try 'vmgpu --help'.\n", stderr);

@@ -14,7 +14,7 @@
 
 struct progress {
 	const struct tool_opts *opts;
-	long crash_after; /* tests: SIGKILL ourselves after this step (1-based) */
+	long crash_after; /* test builds: SIGKILL ourselves after this step (1-based) */
 };
 
 static void on_step(void *userdata, size_t i, size_t n, const struct vmgpu_step *s, int result)
@@ -23,17 +23,22 @@ static void on_step(void *userdata, size_t i, size_t n, const struct vmgpu_step 
 
 	if (!pr->opts->json)
 		fprintf(stderr, "[%zu/%zu] %s: %s\n", i + 1, n, s->summary, result < 0 ? "FAILED" : "ok");
+#ifdef VMGPU_TEST_HOOKS
 	if (result == 0 && pr->crash_after > 0 && (long)i + 1 == pr->crash_after)
 		raise(SIGKILL);
+#endif
 }
 
 static int apply(const struct tool_opts *opts, struct vmgpu_plan *plan, char **ret_report)
 {
 	struct progress pr = { .opts = opts };
-	const char *crash = getenv("VMGPU_TEST_CRASH_AFTER_STEP");
 
+#ifdef VMGPU_TEST_HOOKS
+	/* meson -Dtest-hooks=true only: the guest tests' crash after step K */
+	const char *crash = getenv("VMGPU_TEST_CRASH_AFTER_STEP");
 	if (crash)
 		pr.crash_after = strtol(crash, NULL, 10);
+#endif
 	for (size_t i = 0; i < vmgpu_plan_n_refusals(plan); i++) {
 		struct vmgpu_reason r;
 		bool forced;
@@ -62,16 +67,18 @@ int run_plan(const struct tool_opts *opts, const char *op, bool dry_run, run_pla
 		if (dry_run)
 			break;
 		/*
-		 * A refusal is final only once the host is at rest: an
-		 * interrupted plan is rolled back first (its half-assigned
-		 * group would otherwise stay), and a run in progress elsewhere
-		 * is waited for (recover takes the lock). Then read and plan
-		 * again, once.
+		 * A refusal is final only once the host is at rest: another
+		 * run half-way (a group on vfio-pci, its record not written
+		 * yet) looks like a host vmgpu did not make. So take the lock
+		 * and keep it (other runs wait), roll back an interrupted plan
+		 * (its half-assigned group would otherwise stay), then read and
+		 * plan again, once, and apply under the same lock.
 		 */
 		if (vmgpu_plan_refused(plan)) {
 			bool recovered = false;
 			char *recovery = NULL;
-			if (attempt > 0 || vmgpu_recover(ctx, false, &recovered, &recovery) < 0) {
+			if (attempt > 0 || vmgpu_ctx_lock(ctx) < 0 ||
+			    vmgpu_recover(ctx, false, &recovered, &recovery) < 0) {
 				free(recovery);
 				break;
 			}

@@ -29,6 +29,7 @@ struct vmgpu_ctx {
 	 * real one; the unit tests put their simulation here. */
 	const struct kernel_ops *kernel;
 	void *kernel_data;
+	int lock_fd;              /* var/lib/vmgpu/lock held by vmgpu_ctx_lock(), else -1 */
 	int root_fd;              /* O_PATH|O_DIRECTORY of the host root */
 	char *root;
 	vmgpu_log_fn log_fn;

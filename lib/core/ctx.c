@@ -50,6 +50,7 @@ VMGPU_EXPORT int vmgpu_ctx_new(const char *root, struct vmgpu_ctx **ret_ctx)
 	}
 	ctx->refcount = 1;
 	ctx->root_fd = fd;
+	ctx->lock_fd = -1;
 	ctx->log_fn = log_stderr;
 	ctx->log_priority = LOG_ERR;
 	*ret_ctx = ctx;
@@ -69,6 +70,8 @@ VMGPU_EXPORT struct vmgpu_ctx *vmgpu_ctx_unref(struct vmgpu_ctx *ctx)
 		return NULL;
 	if (ctx->names_free)
 		ctx->names_free(ctx->names);
+	if (ctx->lock_fd >= 0)
+		close(ctx->lock_fd);
 	close(ctx->root_fd);
 	free(ctx->root);
 	free(ctx);

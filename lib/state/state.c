@@ -18,6 +18,18 @@ int state_lock(struct vmgpu_ctx *ctx, int *ret_dirfd)
 
 	if (dfd < 0)
 		return dfd;
+	/* Held already through vmgpu_ctx_lock(): a second flock() on another
+	 * open of the file would wait for ourselves. A dup shares the lock;
+	 * closing it does not release it. */
+	if (ctx->lock_fd >= 0) {
+		if ((fd = fcntl(ctx->lock_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			int r = negative_errno();
+			close(dfd);
+			return r;
+		}
+		*ret_dirfd = dfd;
+		return fd;
+	}
 	fd = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		int r = negative_errno();
@@ -185,4 +197,32 @@ int state_read(int dirfd, struct jstate *ret)
 	if (r < 0)
 		return r;
 	return state_parse(text, ret);
+}
+
+VMGPU_EXPORT int vmgpu_ctx_lock(struct vmgpu_ctx *ctx)
+{
+	int dfd, fd;
+
+	assert_return(ctx, -EINVAL);
+	if (ctx->lock_fd >= 0)
+		return 0;
+	/* vmgpu never ran here: nobody to wait for, and a refused run must
+	 * leave no var/lib/vmgpu behind. */
+	if ((dfd = state_dir_open(ctx, false)) == -ENOENT)
+		return 0;
+	if (dfd >= 0)
+		close(dfd);
+	if ((fd = state_lock(ctx, &dfd)) < 0)
+		return fd;
+	close(dfd);
+	ctx->lock_fd = fd;
+	return 0;
+}
+
+VMGPU_EXPORT void vmgpu_ctx_unlock(struct vmgpu_ctx *ctx)
+{
+	if (ctx && ctx->lock_fd >= 0) {
+		close(ctx->lock_fd);
+		ctx->lock_fd = -1;
+	}
 }

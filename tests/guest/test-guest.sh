@@ -93,7 +93,10 @@ assign_run() {
     # vmgpu and what it dlopen()s later (its libvirt module, libkmod)
     local carry=()
     mapfile -t carry < <("$HERE/vmgpu-carry.sh" "$VMGPU")
-    "${RUN[@]}" "${carry[@]}" "$@" "$HERE/scenarios/$script" "${files[@]}"
+    # crash injection (VMGPU_TEST_CRASH_AFTER_STEP) only in -Dtest-hooks builds
+    local hooks=0
+    "$VMGPU" --version | grep -q 'test hooks' && hooks=1
+    "${RUN[@]}" "${carry[@]}" -e "VMGPU_HOOKS=$hooks" "$@" "$HERE/scenarios/$script" "${files[@]}"
 }
 VMGPU_ARG=${2:-}
 
@@ -147,6 +150,8 @@ assign-refusals)
     rc=$?
     ;;
 assign-faults)
+    # it kills vmgpu after each step: a build without the hook cannot
+    "${VMGPU_ARG:?}" --version | grep -q 'test hooks' || { echo "SKIP: vmgpu built without -Dtest-hooks=true"; exit 77; }
     assign_run assign-faults.sh
     rc=$?
     ;;

@@ -23,6 +23,9 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 GUEST=$(dirname "$HERE")
 VMGPU=${1:?usage: test-partition-guest.sh VMGPU}
+# its fault phases kill vmgpu after each step (VMGPU_TEST_CRASH_AFTER_STEP):
+# only a -Dtest-hooks=true build can
+"$VMGPU" --version | grep -q 'test hooks' || { echo "SKIP: vmgpu built without -Dtest-hooks=true"; exit 77; }
 GDIR=${VMGPU_GUEST_DIR:-$(cd "$GUEST/../.." && pwd)/build/guest}
 
 if [ -n "${VMGPU_GUEST_SKIP:-}" ]; then echo "SKIP: VMGPU_GUEST_SKIP is set"; exit 77; fi
@@ -72,6 +75,7 @@ else
     sed 's/^/    /' "$TMP/vfio-open.err" | head -n 5
 fi
 [ -n "${VMGPU_PARTITION_PHASES:-}" ] && ARGS+=(-e "PHASES=$VMGPU_PARTITION_PHASES")
+
 
 "$GUEST/run-guest.sh" -t "${VMGPU_GUEST_TIMEOUT:-400}" "${ARGS[@]}" "$HERE/scenario.sh" "${FILES[@]}"
 rc=$?

@@ -156,7 +156,9 @@ steps=$("$VMGPU" assign --dry-run --json $VGA | awk -f "$FLAT" | grep -c '^\.ste
 # crash right after "$VGA: probe; vfio-pci binds" (step 3 once vfio-pci is loaded)
 k=$("$VMGPU" assign --dry-run --json $VGA | awk -f "$FLAT" |
     sed -n 's/^\.steps\[\([0-9]*\)\]\.summary="0000:01:00.0: probe; vfio-pci binds"$/\1/p')
-if [ -n "$k" ]; then
+if [ "${VMGPU_HOOKS:-1}" != 1 ]; then
+    ok "a half-moved group is not viable # SKIP vmgpu built without -Dtest-hooks=true"
+elif [ -n "$k" ]; then
     VMGPU_TEST_CRASH_AFTER_STEP=$((k + 1)) "$VMGPU" assign $VGA > /dev/null 2>&1
     RC=$?
     note "half-moved group (crash after step $((k + 1)) of $steps): $VGA $(fstate $VGA), $HDA $(fstate $HDA), rc $RC"
