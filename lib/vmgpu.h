@@ -403,7 +403,7 @@ int vmgpu_recover(struct vmgpu_ctx *ctx, bool finish, bool *ret_recovered, char 
 
 /*
  * Partition plans (applied, journaled and recovered like assign):
- *  - COUNT new instances of mdev TYPE on PARENT (a vmgpu_split_parent name),
+ *  - COUNT new instances of mdev TYPE on PARENT (a vmgpu_partitions_parent name),
  *    with PERSIST also defined in mdevctl's store (etc/mdevctl.d/PARENT/UUID)
  *    so that mdevctl, libvirt and udev start them at boot;
  *  - removal of mdev instances;
@@ -488,7 +488,7 @@ bool vmgpu_vm_layout_has_consumer_nvidia(const struct vmgpu_vm_layout *l);
 
 /* ---- splitting one GPU among VMs: what the host offers ------------------ */
 
-struct vmgpu_split; /* the partitioning inventory of a host */
+struct vmgpu_partitions; /* the partitioning inventory of a host */
 
 struct vmgpu_mdev_type {
 	const char *id;          /* directory name: "nvidia-63", "mbochs-medium", "i915-GVTg_V5_4" */
@@ -529,7 +529,7 @@ struct vmgpu_mig {
 
 /* One parent that can be split: a PCI function (GPU, SR-IOV PF) or a
  * virtual mdev parent (the kernel's mbochs/mdpy samples). */
-struct vmgpu_split_parent {
+struct vmgpu_partition_parent {
 	const char *name;        /* "0000:01:00.0" or "mbochs" */
 	struct vmgpu_dev *dev;   /* NULL for a virtual parent */
 	int sriov_total_vfs;     /* -1: no SR-IOV */
@@ -545,26 +545,26 @@ struct vmgpu_vf_vgpu {
 	unsigned current;        /* current_vgpu_type, 0 for none */
 };
 
-int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **ret_split);
-struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s);
-size_t vmgpu_split_n_parents(const struct vmgpu_split *s);
-const struct vmgpu_split_parent *vmgpu_split_parent(const struct vmgpu_split *s, size_t i);
+int vmgpu_partitions_read(struct vmgpu_host *host, struct vmgpu_partitions **ret_partitions);
+struct vmgpu_partitions *vmgpu_partitions_unref(struct vmgpu_partitions *s);
+size_t vmgpu_partitions_n_parents(const struct vmgpu_partitions *s);
+const struct vmgpu_partition_parent *vmgpu_partitions_parent(const struct vmgpu_partitions *s, size_t i);
 /* mdev types of PARENT (mdev_supported_types), smallest slice first. */
-size_t vmgpu_split_n_mdev_types(const struct vmgpu_split *s, size_t parent);
-const struct vmgpu_mdev_type *vmgpu_split_mdev_type(const struct vmgpu_split *s, size_t parent, size_t i);
+size_t vmgpu_partitions_n_mdev_types(const struct vmgpu_partitions *s, size_t parent);
+const struct vmgpu_mdev_type *vmgpu_partitions_mdev_type(const struct vmgpu_partitions *s, size_t parent, size_t i);
 /* MIG GPU instance profiles of PARENT (0 when its mig is NULL). */
-size_t vmgpu_split_n_mig_profiles(const struct vmgpu_split *s, size_t parent);
-const struct vmgpu_mig_profile *vmgpu_split_mig_profile(const struct vmgpu_split *s, size_t parent, size_t i);
+size_t vmgpu_partitions_n_mig_profiles(const struct vmgpu_partitions *s, size_t parent);
+const struct vmgpu_mig_profile *vmgpu_partitions_mig_profile(const struct vmgpu_partitions *s, size_t parent, size_t i);
 /* Existing mdev instances, host-wide. */
-size_t vmgpu_split_n_mdevs(const struct vmgpu_split *s);
-const struct vmgpu_mdev *vmgpu_split_mdev(const struct vmgpu_split *s, size_t i);
+size_t vmgpu_partitions_n_mdevs(const struct vmgpu_partitions *s);
+const struct vmgpu_mdev *vmgpu_partitions_mdev(const struct vmgpu_partitions *s, size_t i);
 /* VFs of PARENT with NVIDIA vGPU type files. */
-size_t vmgpu_split_n_vf_vgpus(const struct vmgpu_split *s, size_t parent);
-const struct vmgpu_vf_vgpu *vmgpu_split_vf_vgpu(const struct vmgpu_split *s, size_t parent, size_t i);
-/* The vGPU types VF (an index of vmgpu_split_vf_vgpu) can take now
+size_t vmgpu_partitions_n_vf_vgpus(const struct vmgpu_partitions *s, size_t parent);
+const struct vmgpu_vf_vgpu *vmgpu_partitions_vf_vgpu(const struct vmgpu_partitions *s, size_t parent, size_t i);
+/* The vGPU types VF (an index of vmgpu_partitions_vf_vgpu) can take now
  * (nvidia/creatable_vgpu_types). */
-size_t vmgpu_split_n_vf_vgpu_types(const struct vmgpu_split *s, size_t parent, size_t vf);
-const struct vmgpu_vgpu_type *vmgpu_split_vf_vgpu_type(const struct vmgpu_split *s, size_t parent, size_t vf, size_t i);
+size_t vmgpu_partitions_n_vf_vgpu_types(const struct vmgpu_partitions *s, size_t parent, size_t vf);
+const struct vmgpu_vgpu_type *vmgpu_partitions_vf_vgpu_type(const struct vmgpu_partitions *s, size_t parent, size_t vf, size_t i);
 
 /* ---- a pool of desktops placed onto the host (vmgpu plan FILE) --------- */
 

@@ -241,9 +241,9 @@ static int print_or_apply(const struct attach_args *a, bool attach, const char *
 
 /* The partitioning inventory (mdev instances, render nodes), or a line
  * saying why not. */
-static int read_split(struct vmgpu_host *host, struct vmgpu_split **ret)
+static int read_split(struct vmgpu_host *host, struct vmgpu_partitions **ret)
 {
-	int k = vmgpu_split_read(host, ret);
+	int k = vmgpu_partitions_read(host, ret);
 
 	if (k < 0)
 		tool_error("cannot read the partitioning inventory: %s", strerror(-k));
@@ -255,7 +255,7 @@ static int run_mdev(struct tool_opts *opts, const struct attach_args *a, bool at
 {
 	struct vmgpu_ctx *ctx = NULL;
 	struct vmgpu_host *host = NULL;
-	struct vmgpu_split *s = NULL;
+	struct vmgpu_partitions *s = NULL;
 	int rc = EXIT_FAILED;
 
 	for (size_t i = 0; i < a->n_devices; i++)
@@ -267,8 +267,8 @@ static int run_mdev(struct tool_opts *opts, const struct attach_args *a, bool at
 		goto out;
 	for (size_t i = 0; i < a->n_devices; i++) {
 		bool found = false;
-		for (size_t k = 0; k < vmgpu_split_n_mdevs(s) && !found; k++)
-			found = strcasecmp(vmgpu_split_mdev(s, k)->uuid, a->devices[i]) == 0;
+		for (size_t k = 0; k < vmgpu_partitions_n_mdevs(s) && !found; k++)
+			found = strcasecmp(vmgpu_partitions_mdev(s, k)->uuid, a->devices[i]) == 0;
 		/* Detaching a slice that is gone from the host is fine: the
 		 * domain may still name it. */
 		if (!found && attach) {
@@ -278,7 +278,7 @@ static int run_mdev(struct tool_opts *opts, const struct attach_args *a, bool at
 	}
 	rc = print_or_apply(a, attach, NULL);
 out:
-	vmgpu_split_unref(s);
+	vmgpu_partitions_unref(s);
 	vmgpu_host_unref(host);
 	vmgpu_ctx_unref(ctx);
 	return rc;
@@ -289,7 +289,7 @@ static int run_shared(struct tool_opts *opts, const struct attach_args *a, bool 
 {
 	struct vmgpu_ctx *ctx = NULL;
 	struct vmgpu_host *host = NULL;
-	struct vmgpu_split *s = NULL;
+	struct vmgpu_partitions *s = NULL;
 	struct vmgpu_dev *d;
 	const char *node = NULL;
 	char *out = NULL;
@@ -311,9 +311,9 @@ static int run_shared(struct tool_opts *opts, const struct attach_args *a, bool 
 	}
 	if (read_split(host, &s) < 0)
 		goto out;
-	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
-		if (vmgpu_split_parent(s, i)->dev == d)
-			node = vmgpu_split_parent(s, i)->render_node;
+	for (size_t i = 0; i < vmgpu_partitions_n_parents(s); i++)
+		if (vmgpu_partitions_parent(s, i)->dev == d)
+			node = vmgpu_partitions_parent(s, i)->render_node;
 	if (!node) {
 		tool_error("%s has no DRM render node: its host driver does not render (load it, or pick another GPU)",
 			   a->devices[0]);
@@ -322,7 +322,7 @@ static int run_shared(struct tool_opts *opts, const struct attach_args *a, bool 
 	rc = print_or_apply(a, attach, node);
 out:
 	free(out);
-	vmgpu_split_unref(s);
+	vmgpu_partitions_unref(s);
 	vmgpu_host_unref(host);
 	vmgpu_ctx_unref(ctx);
 	return rc;

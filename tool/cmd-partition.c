@@ -14,7 +14,7 @@
 #include "tool.h"
 
 /* Named on the command line: a PCI function, or a virtual parent by name. */
-static bool selected(const struct vmgpu_split_parent *p, struct vmgpu_dev *const *devs, char *const *names, size_t n)
+static bool selected(const struct vmgpu_partition_parent *p, struct vmgpu_dev *const *devs, char *const *names, size_t n)
 {
 	if (n == 0)
 		return true;
@@ -29,7 +29,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { 0 } };
 	struct vmgpu_ctx *ctx = NULL;
 	struct vmgpu_host *host = NULL;
-	struct vmgpu_split *s = NULL;
+	struct vmgpu_partitions *s = NULL;
 	struct vmgpu_dev **devs = NULL;
 	size_t n = 0;
 	int c, rc = EXIT_FAILED, k;
@@ -53,14 +53,14 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 		goto out;
 	if (n && !(devs = calloc(n, sizeof(*devs))))
 		goto out;
-	if ((k = vmgpu_split_read(host, &s)) < 0) {
+	if ((k = vmgpu_partitions_read(host, &s)) < 0) {
 		tool_error("cannot read the partitioning inventory: %s", strerror(-k));
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		bool virtual_parent = false;
-		for (size_t p = 0; p < vmgpu_split_n_parents(s); p++)
-			virtual_parent |= !vmgpu_split_parent(s, p)->dev && strcmp(vmgpu_split_parent(s, p)->name, argv[optind + i]) == 0;
+		for (size_t p = 0; p < vmgpu_partitions_n_parents(s); p++)
+			virtual_parent |= !vmgpu_partitions_parent(s, p)->dev && strcmp(vmgpu_partitions_parent(s, p)->name, argv[optind + i]) == 0;
 		if (virtual_parent)
 			continue; /* devs[i] stays NULL: matched by name */
 		if (tool_check_device_syntax(argv + optind + i, 1) < 0) {
@@ -76,19 +76,19 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 		json_kv_string(w, "schema", "vmgpu.partitions/1");
 		json_key(w, "parents");
 		json_array_begin(w);
-		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
-			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n))
-				report_split_json(w, s, i);
+		for (size_t i = 0; i < vmgpu_partitions_n_parents(s); i++)
+			if (selected(vmgpu_partitions_parent(s, i), devs, argv + optind, n))
+				report_partitions_json(w, s, i);
 		json_array_end(w);
 		json_object_end(w);
 		json_free(w);
 	} else {
 		size_t shown = 0;
-		for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
-			if (selected(vmgpu_split_parent(s, i), devs, argv + optind, n)) {
+		for (size_t i = 0; i < vmgpu_partitions_n_parents(s); i++)
+			if (selected(vmgpu_partitions_parent(s, i), devs, argv + optind, n)) {
 				if (shown++)
 					putchar('\n');
-				report_split_text(stdout, s, i, true, "  ");
+				report_partitions_text(stdout, s, i, true, "  ");
 			}
 		if (!shown)
 			printf("no GPU or SR-IOV device to split\n");
@@ -96,7 +96,7 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	free(devs);
-	vmgpu_split_unref(s);
+	vmgpu_partitions_unref(s);
 	vmgpu_host_unref(host);
 	vmgpu_ctx_unref(ctx);
 	return rc;

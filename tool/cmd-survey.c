@@ -205,25 +205,25 @@ static int build_report(struct survey_report *r, const struct survey_args *a)
  * was named. Decided here, so that the renderers only render. */
 static int mark_split_shown(struct survey_report *r, bool named)
 {
-	size_t n = vmgpu_split_n_parents(r->split);
+	size_t n = vmgpu_partitions_n_parents(r->parts);
 
-	if (!(r->split_shown = calloc(n ? n : 1, sizeof(*r->split_shown))))
+	if (!(r->partitions_shown = calloc(n ? n : 1, sizeof(*r->partitions_shown))))
 		return -ENOMEM;
 	for (size_t pi = 0; pi < n; pi++) {
-		const struct vmgpu_split_parent *p = vmgpu_split_parent(r->split, pi);
+		const struct vmgpu_partition_parent *p = vmgpu_partitions_parent(r->parts, pi);
 
-		r->split_shown[pi] = !p->dev && !named;
+		r->partitions_shown[pi] = !p->dev && !named;
 		for (size_t i = 0; p->dev && i < r->n_items; i++)
 			if (r->items[i].dev == p->dev)
-				r->split_shown[pi] = r->items[i].primary; /* one item per device */
+				r->partitions_shown[pi] = r->items[i].primary; /* one item per device */
 	}
 	return 0;
 }
 
 static void report_free(struct survey_report *r)
 {
-	vmgpu_split_unref(r->split);
-	free(r->split_shown);
+	vmgpu_partitions_unref(r->parts);
+	free(r->partitions_shown);
 	for (size_t i = 0; i < r->n_items; i++)
 		vmgpu_verdict_unref(r->items[i].verdict);
 	free(r->items);
@@ -256,7 +256,7 @@ static int cmd_survey(struct tool_opts *opts, int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	/* Not fatal: the survey stands without it ("partitions": null). */
-	if ((k = vmgpu_split_read(r.host, &r.split)) < 0)
+	if ((k = vmgpu_partitions_read(r.host, &r.parts)) < 0)
 		tool_error("warning: cannot read how the GPUs can be split: %s", strerror(-k));
 	else if ((k = mark_split_shown(&r, a.n_devices > 0)) < 0) {
 		tool_error("survey failed: %s", strerror(-k));

@@ -317,11 +317,11 @@ int report_json_survey(FILE *f, const struct survey_report *r, bool pretty)
 	json_array_end(w);
 	/* the objects of vmgpu partition list --json ("parents") */
 	json_key(w, "partitions");
-	if (r->split) {
+	if (r->parts) {
 		json_array_begin(w);
-		for (size_t i = 0; i < vmgpu_split_n_parents(r->split); i++)
-			if (r->split_shown[i])
-				report_split_json(w, r->split, i);
+		for (size_t i = 0; i < vmgpu_partitions_n_parents(r->parts); i++)
+			if (r->partitions_shown[i])
+				report_partitions_json(w, r->parts, i);
 		json_array_end(w);
 	} else {
 		json_null(w);

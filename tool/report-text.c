@@ -205,11 +205,11 @@ static const struct survey_vm *vm_of(const struct survey_report *r, const struct
 /* How D can be split among VMs, when it can (vmgpu partition list). */
 static void print_split(FILE *f, const struct survey_report *r, const struct vmgpu_dev *d)
 {
-	for (size_t i = 0; r->split && i < vmgpu_split_n_parents(r->split); i++) {
-		if (vmgpu_split_parent(r->split, i)->dev != d || !report_split_possible(r->split, i))
+	for (size_t i = 0; r->parts && i < vmgpu_partitions_n_parents(r->parts); i++) {
+		if (vmgpu_partitions_parent(r->parts, i)->dev != d || !report_partitions_possible(r->parts, i))
 			continue;
 		fprintf(f, "  can be split among VMs (vmgpu partition):\n");
-		report_split_text(f, r->split, i, false, "    ");
+		report_partitions_text(f, r->parts, i, false, "    ");
 	}
 }
 
@@ -218,12 +218,12 @@ static size_t print_virtual_parents(FILE *f, const struct survey_report *r, cons
 {
 	size_t shown = 0;
 
-	for (size_t i = 0; r->split && i < vmgpu_split_n_parents(r->split); i++) {
-		const struct vmgpu_split_parent *p = vmgpu_split_parent(r->split, i);
-		if (p->dev || !r->split_shown[i])
+	for (size_t i = 0; r->parts && i < vmgpu_partitions_n_parents(r->parts); i++) {
+		const struct vmgpu_partition_parent *p = vmgpu_partitions_parent(r->parts, i);
+		if (p->dev || !r->partitions_shown[i])
 			continue;
 		fprintf(f, "\n%s%s%s  virtual mdev parent\n", s->bold, p->name, s->reset);
-		report_split_text(f, r->split, i, false, "  ");
+		report_partitions_text(f, r->parts, i, false, "  ");
 		shown++;
 	}
 	return shown;

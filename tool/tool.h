@@ -7,7 +7,7 @@
  *   cmd-NAME.c    one command each: its options, its help, the work
  *   run-plan.c    print or apply a host plan (assign, release, partition)
  *   report-*.c    the renderers, handed all they show (report-text.c and
- *                 report-json.c use report-split.c); never a command
+ *                 report-json.c use report-partitions.c); never a command
  *   common.c      common options, errors, opening and reading the host
  *
  * So a command builds what it reports (the survey report below is built,
@@ -100,12 +100,12 @@ int report_plan_text(FILE *f, const char *root, const char *op, const struct vmg
 int report_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
 		     const char *error, bool pretty);
 
-/* report-split.c: one parent of the partitioning inventory. The text form
+/* report-partitions.c: one parent of the partitioning inventory. The text form
  * prints a heading when TITLE and prefixes each line with INDENT. */
 struct json_writer;
-bool report_split_possible(const struct vmgpu_split *s, size_t pi);
-void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi);
-void report_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *indent);
+bool report_partitions_possible(const struct vmgpu_partitions *s, size_t pi);
+void report_partitions_json(struct json_writer *w, const struct vmgpu_partitions *s, size_t pi);
+void report_partitions_text(FILE *f, const struct vmgpu_partitions *s, size_t pi, bool title, const char *indent);
 
 /* ---- the survey report: built by cmd-survey.c, rendered by report-text.c
  * and report-json.c ---- */
@@ -131,8 +131,8 @@ struct survey_report {
 	size_t n_items;
 	struct survey_vm *vms;
 	size_t n_vms;
-	struct vmgpu_split *split; /* how the GPUs can be split; NULL: unreadable */
-	bool *split_shown;         /* per parent of split: in the report (a GPU surveyed,
+	struct vmgpu_partitions *parts; /* how the GPUs can be split; NULL: unreadable */
+	bool *partitions_shown;         /* per parent of split: in the report (a GPU surveyed,
 				    * or a virtual mdev parent when no DEVICE was named) */
 };
 

@@ -241,9 +241,11 @@ VMGPU_EXPORT int vmgpu_plan_apply(struct vmgpu_plan *p, vmgpu_progress_fn progre
 			 * or the next run) retries from it, as after a crash. */
 			if (rollback(p, &j, &rep) < 0)
 				goto out;
-			if (p->op != JOURNAL_PARTITION)
-				(void)persist_sync_dir(ctx, dfd); /* the state file is unchanged: back to it */
-			(void)remove_durable(dfd, JOURNAL_FILE);
+			/* the state file is unchanged: the --persist files back to it */
+			if (p->op != JOURNAL_PARTITION && persist_sync_dir(ctx, dfd) < 0)
+				report_add(&rep, "the udev rules of --persist could not be brought back in line");
+			if (remove_durable(dfd, JOURNAL_FILE) < 0)
+				report_add(&rep, "the journal could not be removed: vmgpu recover will find nothing to do");
 			goto out;
 		}
 	}

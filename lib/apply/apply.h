@@ -43,19 +43,19 @@ struct kernel_ops {
 extern const struct kernel_ops kernel_linux;
 
 /* Write VALUE to the attribute PATH below the root: the kernel reacts. */
-int kernel_write(struct vmgpu_ctx *ctx, const char *path, const char *value);
+_must_check_ int kernel_write(struct vmgpu_ctx *ctx, const char *path, const char *value);
 /* Driver of ADDR now ("" when none), re-read from sysfs. */
-int kernel_driver(struct vmgpu_ctx *ctx, const char *addr, char *buf, size_t sz);
+_must_check_ int kernel_driver(struct vmgpu_ctx *ctx, const char *addr, char *buf, size_t sz);
 /* Its driver_override now ("" when none). */
-int kernel_override(struct vmgpu_ctx *ctx, const char *addr, char *buf, size_t sz);
+_must_check_ int kernel_override(struct vmgpu_ctx *ctx, const char *addr, char *buf, size_t sz);
 /* Wait until ADDR's driver is WANT ("" none, "*" any); GOT: what it is. */
-int kernel_settle_driver(struct vmgpu_ctx *ctx, const char *addr, const char *want, char *got, size_t sz);
+_must_check_ int kernel_settle_driver(struct vmgpu_ctx *ctx, const char *addr, const char *want, char *got, size_t sz);
 /* Wait until PATH exists below the root (a node udev or devtmpfs makes). */
 bool kernel_settle_node(struct vmgpu_ctx *ctx, const char *path);
 /* The VFIO group at DEVNODE is viable (VFIO_GROUP_GET_STATUS). */
-int kernel_group_viable(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz);
+_must_check_ int kernel_group_viable(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz);
 /* Module NAME loaded (sys/module/NAME), through libkmod when it is not. */
-int kernel_load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
+_must_check_ int kernel_load_module(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
 
 /* ---- modprobe.c ---- */
 int modprobe_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz);
@@ -63,12 +63,12 @@ int modprobe_load(struct vmgpu_ctx *ctx, const char *name, char *why, size_t sz)
 /* ---- step.c ---- */
 
 /* One step: precondition, write, verification. 0, or -errno with WHY. */
-int step_run(struct vmgpu_ctx *ctx, const struct plan_step *s, char *why, size_t sz);
+_must_check_ int step_run(struct vmgpu_ctx *ctx, const struct plan_step *s, char *why, size_t sz);
 
 /* ---- recover.c: rollback and recovery ---- */
 
 /* Everything journal J records back to before the plan (or on to after it:
  * FINISH), from the host as it is now. */
-int recover_journal(struct vmgpu_ctx *ctx, const struct journal *j, bool finish, struct report *rep);
+_must_check_ int recover_journal(struct vmgpu_ctx *ctx, const struct journal *j, bool finish, struct report *rep);
 /* Recover the journal in the locked state directory DFD, if there is one. */
-int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret_recovered, struct report *rep);
+_must_check_ int recover_locked(struct vmgpu_ctx *ctx, int dfd, bool finish, bool *ret_recovered, struct report *rep);

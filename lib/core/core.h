@@ -62,14 +62,14 @@ void vmgpu_log(struct vmgpu_ctx *ctx, int priority, const char *file, int line, 
 
 /* Open PATH below DIRFD without letting ".." or absolute symlinks leave the
  * host root (openat2 RESOLVE_IN_ROOT when DIRFD is the root). */
-int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags);
+_must_check_ int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags);
 /* opendir() of a directory below the host root. */
 int root_opendir(struct vmgpu_ctx *ctx, const char *path, DIR **ret);
 /* Read a text attribute with one read(), NUL-terminated, one trailing
  * newline stripped. -EFBIG when it does not fit BUFSZ-1 bytes. */
 int sysfs_read_str(int dirfd, const char *name, char *buf, size_t bufsz);
 /* The same for a path below the host root (proc/cmdline, ...). */
-int root_read_str(struct vmgpu_ctx *ctx, const char *path, char *buf, size_t bufsz);
+_must_check_ int root_read_str(struct vmgpu_ctx *ctx, const char *path, char *buf, size_t bufsz);
 /* Read a whole (binary) file up to MAX bytes; returns the length read. */
 ssize_t sysfs_read_bin(int dirfd, const char *name, void *buf, size_t max);
 /* Target of symlink NAME, NUL-terminated. */
@@ -79,22 +79,22 @@ int sysfs_link_basename(int dirfd, const char *name, char *buf, size_t bufsz);
 /* Read a whole text file below the host root (proc/iomem); *ret is malloc'ed. */
 int root_read_text(struct vmgpu_ctx *ctx, const char *path, char **ret, size_t *ret_len);
 /* A decimal attribute below the host root ("16", "-1"): 0 or -errno. */
-int root_read_int(struct vmgpu_ctx *ctx, const char *path, int *ret);
+_must_check_ int root_read_int(struct vmgpu_ctx *ctx, const char *path, int *ret);
 /* PATH below the host root exists (a dangling link does not). */
 bool root_exists(struct vmgpu_ctx *ctx, const char *path);
 /* One write() of VALUE to the attribute PATH below the root, as the kernel's
  * store method wants it ("" is written as "\n": clear). */
-int root_write_attr(struct vmgpu_ctx *ctx, const char *path, const char *value);
+_must_check_ int root_write_attr(struct vmgpu_ctx *ctx, const char *path, const char *value);
 /* Files below the root (udev rules, mdevctl's store): written atomically,
  * directories created as needed; removing an absent file is no error. */
-int root_write_file(struct vmgpu_ctx *ctx, const char *path, const char *content);
-int root_remove_file(struct vmgpu_ctx *ctx, const char *path);
+_must_check_ int root_write_file(struct vmgpu_ctx *ctx, const char *path, const char *content);
+_must_check_ int root_remove_file(struct vmgpu_ctx *ctx, const char *path);
 /* In a directory of vmgpu's own (var/lib/vmgpu): NAME replaced atomically
  * and durably (temporary file, fsync, rename, fsync of the directory),
  * removed durably, read whole (small files only). */
-int write_atomic(int dirfd, const char *name, const char *content);
-int remove_durable(int dirfd, const char *name);
-int read_small_file(int dirfd, const char *name, char **ret);
+_must_check_ int write_atomic(int dirfd, const char *name, const char *content);
+_must_check_ int remove_durable(int dirfd, const char *name);
+_must_check_ int read_small_file(int dirfd, const char *name, char **ret);
 
 /* ---- strict parsers of text we do not control (parse.c) ---- */
 

@@ -9,7 +9,7 @@
  *              devices/<vf>/nvidia/{creatable_vgpu_types,current_vgpu_type}
  *   paravirtual sharing: the GPU's DRM render node (drm/renderD*), which
  *              virtio-gpu with virgl/venus renders on for many VMs
- *   NVIDIA MIG: from NVML when the driver's library is there (nvml.c)
+ *   NVIDIA MIG: from NVML when the driver's library is there (mig.c)
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -24,7 +24,7 @@
 /* The public parts and the arrays behind their accessors: a caller never
  * indexes an array of a public struct with its own sizeof. */
 struct split_parent {
-	struct vmgpu_split_parent pub;
+	struct vmgpu_partition_parent pub;
 	struct vmgpu_mdev_type *mdev_types;
 	size_t n_mdev_types;
 };
@@ -40,7 +40,7 @@ struct vf_vgpu_list {
 	size_t n;
 };
 
-struct vmgpu_split {
+struct vmgpu_partitions {
 	struct vmgpu_host *host;
 	struct split_parent *parents;
 	size_t n_parents;
@@ -53,7 +53,7 @@ struct vmgpu_split {
 	bool failed;
 };
 
-static const char *keep(struct vmgpu_split *s, char *str)
+static const char *keep(struct vmgpu_partitions *s, char *str)
 {
 	char **n;
 
@@ -70,7 +70,7 @@ static const char *keep(struct vmgpu_split *s, char *str)
 	return str;
 }
 
-static const char *keep_dup(struct vmgpu_split *s, const char *str)
+static const char *keep_dup(struct vmgpu_partitions *s, const char *str)
 {
 	return str ? keep(s, strdup(str)) : NULL;
 }
@@ -92,7 +92,7 @@ static char *type_attr(int tfd, const char *attr)
  *   vGPU names   "GRID P40-2Q", "NVIDIA A40-8Q": the number is GiB
  * Returns 0 when nothing says.
  */
-uint64_t split_parse_vram_mib(const char *name, const char *description)
+uint64_t inventory_parse_vram_mib(const char *name, const char *description)
 {
 	const char *p;
 	unsigned long long v, lo, hi;
@@ -128,7 +128,7 @@ static int type_cmp(const void *a, const void *b)
 }
 
 /* mdev_supported_types of the parent whose sysfs directory is PDIR. */
-static void read_mdev_types(struct vmgpu_split *s, const char *pdir, struct split_parent *p)
+static void read_mdev_types(struct vmgpu_partitions *s, const char *pdir, struct split_parent *p)
 {
 	struct vmgpu_ctx *ctx = s->host->ctx;
 	struct vmgpu_mdev_type *types = NULL;
@@ -164,7 +164,7 @@ static void read_mdev_types(struct vmgpu_split *s, const char *pdir, struct spli
 		if (avail)
 			(void)parse_int(avail, 10, &t->available);
 		free(avail);
-		t->vram_mib = split_parse_vram_mib(t->name ? t->name : t->id, t->description);
+		t->vram_mib = inventory_parse_vram_mib(t->name ? t->name : t->id, t->description);
 	}
 	closedir(d);
 	if (n > 1)
@@ -173,7 +173,7 @@ static void read_mdev_types(struct vmgpu_split *s, const char *pdir, struct spli
 	p->n_mdev_types = n;
 }
 
-static struct split_parent *add_parent(struct vmgpu_split *s, const char *name, struct vmgpu_dev *dev)
+static struct split_parent *add_parent(struct vmgpu_partitions *s, const char *name, struct vmgpu_dev *dev)
 {
 	struct split_parent *n;
 
@@ -188,7 +188,7 @@ static struct split_parent *add_parent(struct vmgpu_split *s, const char *name, 
 	s->parents = n;
 	n = &s->parents[s->n_parents++];
 	*n = (struct split_parent){ 0 };
-	n->pub = (struct vmgpu_split_parent){
+	n->pub = (struct vmgpu_partition_parent){
 		.name = keep_dup(s, name), .dev = dev, .sriov_total_vfs = -1, .sriov_num_vfs = -1, .sriov_autoprobe = -1,
 	};
 	return n;
@@ -203,7 +203,7 @@ static int attr_int(struct vmgpu_ctx *ctx, const char *addr, const char *attr)
 	return root_read_int(ctx, path, &v) < 0 ? -1 : v;
 }
 
-static const char *render_node(struct vmgpu_split *s, const struct vmgpu_dev *d)
+static const char *render_node(struct vmgpu_partitions *s, const struct vmgpu_dev *d)
 {
 	struct dev_nodes dn;
 	const char *r = NULL;
@@ -222,7 +222,7 @@ static const char *render_node(struct vmgpu_split *s, const struct vmgpu_dev *d)
  *   ID    : vGPU Name
  *   557   : NVIDIA A40-1Q
  */
-int split_parse_vgpu_types(const char *text, struct vmgpu_vgpu_type **ret, size_t *ret_n, char ***ret_names)
+int inventory_parse_vgpu_types(const char *text, struct vmgpu_vgpu_type **ret, size_t *ret_n, char ***ret_names)
 {
 	struct vmgpu_vgpu_type *t = NULL;
 	char **names = NULL;
@@ -255,7 +255,7 @@ int split_parse_vgpu_types(const char *text, struct vmgpu_vgpu_type **ret, size_
 		names = nn;
 		if (!(names[n] = strdup(name)))
 			goto fail;
-		t[n] = (struct vmgpu_vgpu_type){ .id = id, .name = names[n], .vram_mib = split_parse_vram_mib(name, NULL) };
+		t[n] = (struct vmgpu_vgpu_type){ .id = id, .name = names[n], .vram_mib = inventory_parse_vram_mib(name, NULL) };
 		n++;
 	}
 	*ret = t;
@@ -270,10 +270,10 @@ fail:
 	return -ENOMEM;
 }
 
-static void read_vf_vgpus(struct vmgpu_split *s, size_t pi)
+static void read_vf_vgpus(struct vmgpu_partitions *s, size_t pi)
 {
 	struct vmgpu_ctx *ctx = s->host->ctx;
-	struct vmgpu_split_parent *p = &s->parents[pi].pub;
+	struct vmgpu_partition_parent *p = &s->parents[pi].pub;
 	struct vf_vgpu_list *list = &s->vgpus[pi];
 
 	for (size_t i = 0; i < s->host->n_devs; i++) {
@@ -293,7 +293,7 @@ static void read_vf_vgpus(struct vmgpu_split *s, size_t pi)
 		if (!p->dev || p->dev->vendor != PCI_VENDOR_NVIDIA)
 			continue;
 		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", vf->address);
-		if (root_read_text(ctx, path, &text, NULL) < 0 || split_parse_vgpu_types(text, &types, &nt, &names) < 0)
+		if (root_read_text(ctx, path, &text, NULL) < 0 || inventory_parse_vgpu_types(text, &types, &nt, &names) < 0)
 			continue;
 		for (size_t k = 0; k < nt; k++)
 			keep(s, names[k]);
@@ -313,7 +313,7 @@ static void read_vf_vgpus(struct vmgpu_split *s, size_t pi)
 }
 
 /* Every parent in sys/class/mdev_bus, PCI or virtual. */
-static void read_mdev_parents(struct vmgpu_split *s)
+static void read_mdev_parents(struct vmgpu_partitions *s)
 {
 	struct dirent *de;
 	DIR *d;
@@ -339,7 +339,7 @@ static void read_mdev_parents(struct vmgpu_split *s)
 	closedir(d);
 }
 
-static void read_mdevs(struct vmgpu_split *s)
+static void read_mdevs(struct vmgpu_partitions *s)
 {
 	struct vmgpu_ctx *ctx = s->host->ctx;
 	struct dirent *de;
@@ -385,7 +385,7 @@ static bool nvml_sees(const struct vmgpu_dev *d)
 	return d && d->vendor == PCI_VENDOR_NVIDIA && d->driver && strcmp(d->driver, "nvidia") == 0;
 }
 
-static void read_migs(struct vmgpu_split *s)
+static void read_migs(struct vmgpu_partitions *s)
 {
 	bool any = false;
 
@@ -398,7 +398,7 @@ static void read_migs(struct vmgpu_split *s)
 		goto out;
 	}
 	for (size_t i = 0; i < s->n_parents; i++) {
-		struct vmgpu_split_parent *p = &s->parents[i].pub;
+		struct vmgpu_partition_parent *p = &s->parents[i].pub;
 		if (!nvml_sees(p->dev))
 			continue;
 		int r = nvml_read_mig(s->host->ctx, p->name, &s->migs[i]);
@@ -411,9 +411,9 @@ out:
 	nvml_end();
 }
 
-VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **ret)
+VMGPU_EXPORT int vmgpu_partitions_read(struct vmgpu_host *host, struct vmgpu_partitions **ret)
 {
-	struct vmgpu_split *s;
+	struct vmgpu_partitions *s;
 
 	assert_return(host, -EINVAL);
 	assert_return(ret, -EINVAL);
@@ -424,7 +424,7 @@ VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **
 		struct vmgpu_dev *d = host->devs[i];
 		int total = d->sriov_totalvfs_attr;
 		struct split_parent *sp;
-		struct vmgpu_split_parent *p;
+		struct vmgpu_partition_parent *p;
 		char path[128];
 
 		/* VFs are slices, not parents (a VF with mdev types still shows
@@ -451,14 +451,14 @@ VMGPU_EXPORT int vmgpu_split_read(struct vmgpu_host *host, struct vmgpu_split **
 	for (size_t i = 0; i < s->n_parents && !s->failed; i++)
 		read_vf_vgpus(s, i);
 	if (s->failed) {
-		vmgpu_split_unref(s);
+		vmgpu_partitions_unref(s);
 		return -ENOMEM;
 	}
 	*ret = s;
 	return 0;
 }
 
-VMGPU_EXPORT struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s)
+VMGPU_EXPORT struct vmgpu_partitions *vmgpu_partitions_unref(struct vmgpu_partitions *s)
 {
 	if (!s)
 		return NULL;
@@ -480,76 +480,76 @@ VMGPU_EXPORT struct vmgpu_split *vmgpu_split_unref(struct vmgpu_split *s)
 	return NULL;
 }
 
-VMGPU_EXPORT size_t vmgpu_split_n_parents(const struct vmgpu_split *s)
+VMGPU_EXPORT size_t vmgpu_partitions_n_parents(const struct vmgpu_partitions *s)
 {
 	assert_return(s, 0);
 	return s->n_parents;
 }
 
-VMGPU_EXPORT const struct vmgpu_split_parent *vmgpu_split_parent(const struct vmgpu_split *s, size_t i)
+VMGPU_EXPORT const struct vmgpu_partition_parent *vmgpu_partitions_parent(const struct vmgpu_partitions *s, size_t i)
 {
 	assert_return(s, NULL);
 	return i < s->n_parents ? &s->parents[i].pub : NULL;
 }
 
-VMGPU_EXPORT size_t vmgpu_split_n_mdev_types(const struct vmgpu_split *s, size_t parent)
+VMGPU_EXPORT size_t vmgpu_partitions_n_mdev_types(const struct vmgpu_partitions *s, size_t parent)
 {
 	assert_return(s, 0);
 	return parent < s->n_parents ? s->parents[parent].n_mdev_types : 0;
 }
 
-VMGPU_EXPORT const struct vmgpu_mdev_type *vmgpu_split_mdev_type(const struct vmgpu_split *s, size_t parent, size_t i)
+VMGPU_EXPORT const struct vmgpu_mdev_type *vmgpu_partitions_mdev_type(const struct vmgpu_partitions *s, size_t parent, size_t i)
 {
 	assert_return(s, NULL);
-	return i < vmgpu_split_n_mdev_types(s, parent) ? &s->parents[parent].mdev_types[i] : NULL;
+	return i < vmgpu_partitions_n_mdev_types(s, parent) ? &s->parents[parent].mdev_types[i] : NULL;
 }
 
-VMGPU_EXPORT size_t vmgpu_split_n_mig_profiles(const struct vmgpu_split *s, size_t parent)
+VMGPU_EXPORT size_t vmgpu_partitions_n_mig_profiles(const struct vmgpu_partitions *s, size_t parent)
 {
 	assert_return(s, 0);
 	return s->migs && parent < s->n_parents ? s->migs[parent].n_profiles : 0;
 }
 
-VMGPU_EXPORT const struct vmgpu_mig_profile *vmgpu_split_mig_profile(const struct vmgpu_split *s, size_t parent,
+VMGPU_EXPORT const struct vmgpu_mig_profile *vmgpu_partitions_mig_profile(const struct vmgpu_partitions *s, size_t parent,
 								     size_t i)
 {
 	assert_return(s, NULL);
-	return i < vmgpu_split_n_mig_profiles(s, parent) ? &s->migs[parent].profiles[i] : NULL;
+	return i < vmgpu_partitions_n_mig_profiles(s, parent) ? &s->migs[parent].profiles[i] : NULL;
 }
 
-VMGPU_EXPORT size_t vmgpu_split_n_mdevs(const struct vmgpu_split *s)
+VMGPU_EXPORT size_t vmgpu_partitions_n_mdevs(const struct vmgpu_partitions *s)
 {
 	assert_return(s, 0);
 	return s->n_mdevs;
 }
 
-VMGPU_EXPORT const struct vmgpu_mdev *vmgpu_split_mdev(const struct vmgpu_split *s, size_t i)
+VMGPU_EXPORT const struct vmgpu_mdev *vmgpu_partitions_mdev(const struct vmgpu_partitions *s, size_t i)
 {
 	assert_return(s, NULL);
 	return i < s->n_mdevs ? &s->mdevs[i] : NULL;
 }
 
-VMGPU_EXPORT size_t vmgpu_split_n_vf_vgpus(const struct vmgpu_split *s, size_t parent)
+VMGPU_EXPORT size_t vmgpu_partitions_n_vf_vgpus(const struct vmgpu_partitions *s, size_t parent)
 {
 	assert_return(s, 0);
 	return parent < s->n_parents ? s->vgpus[parent].n : 0;
 }
 
-VMGPU_EXPORT const struct vmgpu_vf_vgpu *vmgpu_split_vf_vgpu(const struct vmgpu_split *s, size_t parent, size_t i)
+VMGPU_EXPORT const struct vmgpu_vf_vgpu *vmgpu_partitions_vf_vgpu(const struct vmgpu_partitions *s, size_t parent, size_t i)
 {
 	assert_return(s, NULL);
-	return i < vmgpu_split_n_vf_vgpus(s, parent) ? &s->vgpus[parent].v[i].pub : NULL;
+	return i < vmgpu_partitions_n_vf_vgpus(s, parent) ? &s->vgpus[parent].v[i].pub : NULL;
 }
 
-VMGPU_EXPORT size_t vmgpu_split_n_vf_vgpu_types(const struct vmgpu_split *s, size_t parent, size_t vf)
+VMGPU_EXPORT size_t vmgpu_partitions_n_vf_vgpu_types(const struct vmgpu_partitions *s, size_t parent, size_t vf)
 {
 	assert_return(s, 0);
-	return vf < vmgpu_split_n_vf_vgpus(s, parent) ? s->vgpus[parent].v[vf].n_creatable : 0;
+	return vf < vmgpu_partitions_n_vf_vgpus(s, parent) ? s->vgpus[parent].v[vf].n_creatable : 0;
 }
 
-VMGPU_EXPORT const struct vmgpu_vgpu_type *vmgpu_split_vf_vgpu_type(const struct vmgpu_split *s, size_t parent,
+VMGPU_EXPORT const struct vmgpu_vgpu_type *vmgpu_partitions_vf_vgpu_type(const struct vmgpu_partitions *s, size_t parent,
 								    size_t vf, size_t i)
 {
 	assert_return(s, NULL);
-	return i < vmgpu_split_n_vf_vgpu_types(s, parent, vf) ? &s->vgpus[parent].v[vf].creatable[i] : NULL;
+	return i < vmgpu_partitions_n_vf_vgpu_types(s, parent, vf) ? &s->vgpus[parent].v[vf].creatable[i] : NULL;
 }

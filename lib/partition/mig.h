@@ -7,7 +7,7 @@
 
 struct nvml_mig {
 	struct vmgpu_mig mig;
-	struct vmgpu_mig_profile *profiles; /* behind vmgpu_split_mig_profile() */
+	struct vmgpu_mig_profile *profiles; /* behind vmgpu_partitions_mig_profile() */
 	size_t n_profiles;
 	char *names[NVML_MIG_PROFILES_MAX]; /* what profiles[].name point to */
 };

@@ -9,5 +9,5 @@
 #include "host.h"
 
 /* Parsers of vendor text (fuzzed in tests/fuzz). */
-uint64_t split_parse_vram_mib(const char *name, const char *description);
-int split_parse_vgpu_types(const char *text, struct vmgpu_vgpu_type **ret, size_t *ret_n, char ***ret_names);
+uint64_t inventory_parse_vram_mib(const char *name, const char *description);
+int inventory_parse_vgpu_types(const char *text, struct vmgpu_vgpu_type **ret, size_t *ret_n, char ***ret_names);

@@ -36,15 +36,15 @@ static void make_uuid(char buf[37])
 }
 
 /* The index of the parent NAME, or SIZE_MAX. */
-static size_t find_parent(const struct vmgpu_split *s, const char *name)
+static size_t find_parent(const struct vmgpu_partitions *s, const char *name)
 {
-	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
-		if (strcmp(vmgpu_split_parent(s, i)->name, name) == 0)
+	for (size_t i = 0; i < vmgpu_partitions_n_parents(s); i++)
+		if (strcmp(vmgpu_partitions_parent(s, i)->name, name) == 0)
 			return i;
 	return SIZE_MAX;
 }
 
-int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, const char *parent, const char *type,
+int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_partitions *s, const char *parent, const char *type,
 			unsigned count, unsigned flags, struct vmgpu_plan **ret)
 {
 	const struct vmgpu_mdev_type *t = NULL;
@@ -56,9 +56,9 @@ int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, co
 	if (!(p = plan_new(host, JOURNAL_PARTITION, flags)))
 		return -ENOMEM;
 	pi = find_parent(s, parent);
-	for (size_t i = 0; i < vmgpu_split_n_mdev_types(s, pi); i++)
-		if (strcmp(vmgpu_split_mdev_type(s, pi, i)->id, type) == 0)
-			t = vmgpu_split_mdev_type(s, pi, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_mdev_types(s, pi); i++)
+		if (strcmp(vmgpu_partitions_mdev_type(s, pi, i)->id, type) == 0)
+			t = vmgpu_partitions_mdev_type(s, pi, i);
 	if (pi == SIZE_MAX)
 		plan_refuse(p, REFUSE_NO_MDEV_PARENT, "%s offers no mediated devices.", parent);
 	else if (!t)
@@ -85,16 +85,16 @@ int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, co
 VMGPU_EXPORT int vmgpu_plan_mdev_create(struct vmgpu_host *host, const char *parent, const char *type, unsigned count,
 					unsigned flags, struct vmgpu_plan **ret)
 {
-	struct vmgpu_split *s = NULL;
+	struct vmgpu_partitions *s = NULL;
 	int r;
 
 	assert_return(ret, -EINVAL);
 	if (!host)
 		return -EINVAL;
-	if ((r = vmgpu_split_read(host, &s)) < 0)
+	if ((r = vmgpu_partitions_read(host, &s)) < 0)
 		return r;
 	r = plan_mdev_create_in(host, s, parent, type, count, flags, ret);
-	vmgpu_split_unref(s);
+	vmgpu_partitions_unref(s);
 	return r;
 }
 
@@ -139,25 +139,25 @@ static bool mdev_in_use(struct vmgpu_ctx *ctx, const char *uuid, char *who, size
 VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *const *uuids, size_t n, unsigned flags,
 					struct vmgpu_plan **ret)
 {
-	struct vmgpu_split *s = NULL;
+	struct vmgpu_partitions *s = NULL;
 	struct vmgpu_plan *p;
 	int r;
 
 	assert_return(ret, -EINVAL);
 	if (!host || !uuids || n == 0)
 		return -EINVAL;
-	if ((r = vmgpu_split_read(host, &s)) < 0)
+	if ((r = vmgpu_partitions_read(host, &s)) < 0)
 		return r;
 	if (!(p = plan_new(host, JOURNAL_PARTITION, flags))) {
-		vmgpu_split_unref(s);
+		vmgpu_partitions_unref(s);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vmgpu_mdev *m = NULL;
 		char who[64], path[300];
-		for (size_t k = 0; k < vmgpu_split_n_mdevs(s); k++)
-			if (strcmp(vmgpu_split_mdev(s, k)->uuid, uuids[i]) == 0)
-				m = vmgpu_split_mdev(s, k);
+		for (size_t k = 0; k < vmgpu_partitions_n_mdevs(s); k++)
+			if (strcmp(vmgpu_partitions_mdev(s, k)->uuid, uuids[i]) == 0)
+				m = vmgpu_partitions_mdev(s, k);
 		if (!m) {
 			plan_refuse(p, REFUSE_NO_SUCH_MDEV, "mdev %s does not exist on this host.", uuids[i]);
 			continue;
@@ -175,7 +175,7 @@ VMGPU_EXPORT int vmgpu_plan_mdev_remove(struct vmgpu_host *host, const char *con
 		plan_add_obj(p, &o);
 		steps_object(p, NULL, &o, 1, 0);
 	}
-	vmgpu_split_unref(s);
+	vmgpu_partitions_unref(s);
 	return plan_finish(p, ret);
 }
 
@@ -241,7 +241,7 @@ VMGPU_EXPORT int vmgpu_plan_vgpu(struct vmgpu_host *host, struct vmgpu_dev *vf, 
 		return plan_finish(p, ret);
 	}
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", vf->address);
-	if (root_read_text(host->ctx, path, &text, NULL) == 0 && split_parse_vgpu_types(text, &types, &n, &names) == 0) {
+	if (root_read_text(host->ctx, path, &text, NULL) == 0 && inventory_parse_vgpu_types(text, &types, &n, &names) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			found |= types[i].id == type_id;
 			free(names[i]);

@@ -74,7 +74,7 @@ struct vmgpu_plan *plan_new(struct vmgpu_host *host, enum journal_op op, unsigne
 /* A plan back to a recorded state (rollback, recovery): no host reading,
  * only steps (steps.c makes them), run by lib/apply. */
 struct vmgpu_plan *plan_new_back(struct vmgpu_ctx *ctx);
-int plan_finish(struct vmgpu_plan *p, struct vmgpu_plan **ret);
+_must_check_ int plan_finish(struct vmgpu_plan *p, struct vmgpu_plan **ret);
 
 static inline char *plan_strdup(struct vmgpu_plan *p, const char *s)
 {
@@ -88,7 +88,7 @@ void plan_add_obj(struct vmgpu_plan *p, const struct jobj *o);
 
 /* vmgpu_plan_mdev_create() on an inventory already read (a pool's plans
  * share one): partition.c. */
-int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_split *s, const char *parent, const char *type,
+int plan_mdev_create_in(struct vmgpu_host *host, const struct vmgpu_partitions *s, const char *parent, const char *type,
 			unsigned count, unsigned flags, struct vmgpu_plan **ret);
 /* pool.c: the pool file parser alone (fuzzing) */
 int pool_parse_check(const char *text, char **err);

@@ -9,7 +9,7 @@
  *       { "name": "office", "want": "slice", "vram_mib": 2048, "count": 20 },
  *       { "name": "kiosk", "want": "shared", "count": 4 } ] }
  * "count" expands to name-1 .. name-N. The host side is the inventory
- * (split.c) and the verdicts: a GPU can be dedicated when its verdict is not
+ * (lib/partition/inventory.c) and the verdicts: a GPU can be dedicated when its verdict is not
  * blocked and nothing uses it; its mdev types (or the vGPU types of its VFs)
  * are the slices; its render node serves share_per_gpu paravirtual desktops.
  */
@@ -26,7 +26,7 @@
 
 struct vmgpu_pool {
 	struct vmgpu_host *host;
-	struct vmgpu_split *split;
+	struct vmgpu_partitions *parts;
 	struct placement_desktop *desktops;
 	size_t n_desktops;
 	char **names;
@@ -197,33 +197,33 @@ static struct placement_type *vgpu_placement_type(struct vmgpu_pool *p, size_t f
 }
 
 /* vGPU type ID as one of parent PI's VFs lists it */
-static const struct vmgpu_vgpu_type *vgpu_type_by_id(const struct vmgpu_split *s, size_t pi, unsigned id)
+static const struct vmgpu_vgpu_type *vgpu_type_by_id(const struct vmgpu_partitions *s, size_t pi, unsigned id)
 {
-	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(s, pi); v++)
-		for (size_t c = 0; c < vmgpu_split_n_vf_vgpu_types(s, pi, v); c++) {
-			const struct vmgpu_vgpu_type *vt = vmgpu_split_vf_vgpu_type(s, pi, v, c);
+	for (size_t v = 0; v < vmgpu_partitions_n_vf_vgpus(s, pi); v++)
+		for (size_t c = 0; c < vmgpu_partitions_n_vf_vgpu_types(s, pi, v); c++) {
+			const struct vmgpu_vgpu_type *vt = vmgpu_partitions_vf_vgpu_type(s, pi, v, c);
 			if (vt->id == id)
 				return vt;
 		}
 	return NULL;
 }
 
-static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_split_parent *par, size_t pi)
+static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_partition_parent *par, size_t pi)
 {
 	struct placement_gpu *g = &p->gpus[gi];
 	size_t first = p->n_types;
 	unsigned used = 0, other_room = 0;
 	const char *in_use = NULL;
 
-	for (size_t m = 0; m < vmgpu_split_n_mdevs(p->split); m++) {
-		const struct vmgpu_mdev *md = vmgpu_split_mdev(p->split, m);
+	for (size_t m = 0; m < vmgpu_partitions_n_mdevs(p->parts); m++) {
+		const struct vmgpu_mdev *md = vmgpu_partitions_mdev(p->parts, m);
 		if (strcmp(md->parent, par->name) == 0) {
 			used++;
 			in_use = md->type;
 		}
 	}
-	for (size_t t = 0; in_use && t < vmgpu_split_n_mdev_types(p->split, pi); t++) {
-		const struct vmgpu_mdev_type *mt = vmgpu_split_mdev_type(p->split, pi, t);
+	for (size_t t = 0; in_use && t < vmgpu_partitions_n_mdev_types(p->parts, pi); t++) {
+		const struct vmgpu_mdev_type *mt = vmgpu_partitions_mdev_type(p->parts, pi, t);
 		if (strcmp(mt->id, in_use) != 0 && mt->available > 0)
 			other_room++;
 	}
@@ -240,8 +240,8 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 	} else {
 		used = 0;
 	}
-	for (size_t t = 0; t < vmgpu_split_n_mdev_types(p->split, pi); t++) {
-		const struct vmgpu_mdev_type *mt = vmgpu_split_mdev_type(p->split, pi, t);
+	for (size_t t = 0; t < vmgpu_partitions_n_mdev_types(p->parts, pi); t++) {
+		const struct vmgpu_mdev_type *mt = vmgpu_partitions_mdev_type(p->parts, pi, t);
 		unsigned avail = mt->available > 0 ? (unsigned)mt->available : 0;
 		p->types[p->n_types++] = (struct placement_type){
 			.name = mt->id, .vram_mib = mt->vram_mib, .available = avail, .instances = avail + used,
@@ -255,20 +255,20 @@ static void parent_types(struct vmgpu_pool *p, size_t gi, const struct vmgpu_spl
 	 * used_slices the GPU then takes nothing more.
 	 */
 	bool mixed = false;
-	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(p->split, pi); v++) {
-		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(p->split, pi, v);
+	for (size_t v = 0; v < vmgpu_partitions_n_vf_vgpus(p->parts, pi); v++) {
+		const struct vmgpu_vf_vgpu *vf = vmgpu_partitions_vf_vgpu(p->parts, pi, v);
 		const struct vmgpu_vgpu_type *cur;
 		struct placement_type *t;
 		if (!vf->current) {
-			for (size_t c = 0; c < vmgpu_split_n_vf_vgpu_types(p->split, pi, v); c++) {
-				t = vgpu_placement_type(p, first, vmgpu_split_vf_vgpu_type(p->split, pi, v, c));
+			for (size_t c = 0; c < vmgpu_partitions_n_vf_vgpu_types(p->parts, pi, v); c++) {
+				t = vgpu_placement_type(p, first, vmgpu_partitions_vf_vgpu_type(p->parts, pi, v, c));
 				t->instances++;
 				t->available++;
 			}
 			continue;
 		}
 		g->used_slices++;
-		if (!(cur = vgpu_type_by_id(p->split, pi, vf->current))) {
+		if (!(cur = vgpu_type_by_id(p->parts, pi, vf->current))) {
 			mixed = true;
 			continue;
 		}
@@ -287,13 +287,13 @@ static int pool_inventory(struct vmgpu_pool *p)
 	size_t np, max_types = 0;
 	int r;
 
-	if ((r = vmgpu_split_read(p->host, &p->split)) < 0)
+	if ((r = vmgpu_partitions_read(p->host, &p->parts)) < 0)
 		return r;
-	np = vmgpu_split_n_parents(p->split);
+	np = vmgpu_partitions_n_parents(p->parts);
 	for (size_t i = 0; i < np; i++) {
-		max_types += vmgpu_split_n_mdev_types(p->split, i);
-		for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(p->split, i); v++)
-			max_types += vmgpu_split_n_vf_vgpu_types(p->split, i, v);
+		max_types += vmgpu_partitions_n_mdev_types(p->parts, i);
+		for (size_t v = 0; v < vmgpu_partitions_n_vf_vgpus(p->parts, i); v++)
+			max_types += vmgpu_partitions_n_vf_vgpu_types(p->parts, i, v);
 	}
 	p->gpus = calloc(np ? np : 1, sizeof(*p->gpus));
 	p->pidx = calloc(np ? np : 1, sizeof(*p->pidx));
@@ -301,12 +301,12 @@ static int pool_inventory(struct vmgpu_pool *p)
 	if (!p->gpus || !p->pidx || !p->types)
 		return -ENOMEM;
 	for (size_t i = 0; i < np; i++) {
-		const struct vmgpu_split_parent *par = vmgpu_split_parent(p->split, i);
+		const struct vmgpu_partition_parent *par = vmgpu_partitions_parent(p->parts, i);
 		struct vmgpu_dev *d = par->dev;
 		struct placement_gpu *g = &p->gpus[p->n_gpus];
 		struct vmgpu_verdict *v = NULL;
 
-		if (d && !vmgpu_dev_is_display(d) && vmgpu_split_n_mdev_types(p->split, i) == 0)
+		if (d && !vmgpu_dev_is_display(d) && vmgpu_partitions_n_mdev_types(p->parts, i) == 0)
 			continue; /* an SR-IOV NIC or disk: not a GPU for a desktop */
 		*g = (struct placement_gpu){ .id = par->name, .iommu_group = d ? d->iommu_group : -1 };
 		if (d && vmgpu_dev_judge(p->host, d, &v) == 0) {
@@ -335,7 +335,7 @@ VMGPU_EXPORT struct vmgpu_pool *vmgpu_pool_unref(struct vmgpu_pool *p)
 	free(p->pidx);
 	free(p->types);
 	placement_result_free(&p->result); /* all NULL unless solved */
-	vmgpu_split_unref(p->split);
+	vmgpu_partitions_unref(p->parts);
 	vmgpu_host_unref(p->host);
 	free(p);
 	return NULL;
@@ -410,7 +410,7 @@ VMGPU_EXPORT int vmgpu_pool_placed(const struct vmgpu_pool *p, size_t i, struct 
 	ret->gpu = p->gpus[pl->gpu].id;
 	ret->slice_type = pl->type;
 	if (p->desktops[i].want == PLACEMENT_SHARED)
-		ret->render_node = vmgpu_split_parent(p->split, p->pidx[pl->gpu])->render_node;
+		ret->render_node = vmgpu_partitions_parent(p->parts, p->pidx[pl->gpu])->render_node;
 	return 0;
 }
 
@@ -444,12 +444,12 @@ static struct vmgpu_dev *take_vf(struct vmgpu_pool *p, size_t g, const char *nam
 {
 	size_t pi = p->pidx[g];
 
-	for (size_t v = 0; v < vmgpu_split_n_vf_vgpus(p->split, pi); v++) {
-		const struct vmgpu_vf_vgpu *vf = vmgpu_split_vf_vgpu(p->split, pi, v);
+	for (size_t v = 0; v < vmgpu_partitions_n_vf_vgpus(p->parts, pi); v++) {
+		const struct vmgpu_vf_vgpu *vf = vmgpu_partitions_vf_vgpu(p->parts, pi, v);
 		if (vf->current || taken[vf_base[pi] + v])
 			continue;
-		for (size_t c = 0; c < vmgpu_split_n_vf_vgpu_types(p->split, pi, v); c++) {
-			const struct vmgpu_vgpu_type *vt = vmgpu_split_vf_vgpu_type(p->split, pi, v, c);
+		for (size_t c = 0; c < vmgpu_partitions_n_vf_vgpu_types(p->parts, pi, v); c++) {
+			const struct vmgpu_vgpu_type *vt = vmgpu_partitions_vf_vgpu_type(p->parts, pi, v, c);
 			if (strcmp(vt->name, name) == 0) {
 				taken[vf_base[pi] + v] = true;
 				*ret_id = vt->id;
@@ -460,10 +460,10 @@ static struct vmgpu_dev *take_vf(struct vmgpu_pool *p, size_t g, const char *nam
 	return NULL;
 }
 
-static bool is_mdev_type(const struct vmgpu_split *s, size_t pi, const char *type)
+static bool is_mdev_type(const struct vmgpu_partitions *s, size_t pi, const char *type)
 {
-	for (size_t t = 0; t < vmgpu_split_n_mdev_types(s, pi); t++)
-		if (strcmp(vmgpu_split_mdev_type(s, pi, t)->id, type) == 0)
+	for (size_t t = 0; t < vmgpu_partitions_n_mdev_types(s, pi); t++)
+		if (strcmp(vmgpu_partitions_mdev_type(s, pi, t)->id, type) == 0)
 			return true;
 	return false;
 }
@@ -474,7 +474,7 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 	assert_return(ret, -EINVAL);
 	assert_return(ret_n, -EINVAL);
 
-	size_t np = vmgpu_split_n_parents(p->split), n_vfs = 0;
+	size_t np = vmgpu_partitions_n_parents(p->parts), n_vfs = 0;
 	struct vmgpu_plan **plans = NULL, *plan;
 	struct vmgpu_dev **dedicated = calloc(p->n_desktops ? p->n_desktops : 1, sizeof(*dedicated));
 	unsigned *mdevs = calloc(p->n_gpus ? p->n_gpus : 1, sizeof(*mdevs)); /* mdev slices per GPU */
@@ -484,7 +484,7 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 	int r = 0;
 
 	for (size_t i = 0; vf_base && i < np; i++)
-		vf_base[i + 1] = n_vfs += vmgpu_split_n_vf_vgpus(p->split, i);
+		vf_base[i + 1] = n_vfs += vmgpu_partitions_n_vf_vgpus(p->parts, i);
 	taken = calloc(n_vfs ? n_vfs : 1, sizeof(*taken));
 	if (!dedicated || !mdevs || !vf_base || !taken) {
 		r = -ENOMEM;
@@ -495,11 +495,11 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 	for (size_t i = 0; i < p->result.n_places; i++) {
 		const struct placement_place *pl = &p->result.places[i];
 		mdevs[pl->gpu] += p->desktops[pl->desktop].want == PLACEMENT_SLICE &&
-				  is_mdev_type(p->split, p->pidx[pl->gpu], pl->type);
+				  is_mdev_type(p->parts, p->pidx[pl->gpu], pl->type);
 	}
 	for (size_t i = 0; i < p->result.n_places && r == 0; i++) {
 		const struct placement_place *pl = &p->result.places[i];
-		const struct vmgpu_split_parent *par = vmgpu_split_parent(p->split, p->pidx[pl->gpu]);
+		const struct vmgpu_partition_parent *par = vmgpu_partitions_parent(p->parts, p->pidx[pl->gpu]);
 		const struct placement_desktop *d = &p->desktops[pl->desktop];
 		unsigned id;
 		struct vmgpu_dev *vf;
@@ -508,10 +508,10 @@ VMGPU_EXPORT int vmgpu_pool_plans(struct vmgpu_pool *p, unsigned flags, struct v
 			dedicated[nd++] = par->dev;
 		if (d->want != PLACEMENT_SLICE)
 			continue;
-		if (is_mdev_type(p->split, p->pidx[pl->gpu], pl->type)) {
+		if (is_mdev_type(p->parts, p->pidx[pl->gpu], pl->type)) {
 			if (mdevs[pl->gpu] == 0)
 				continue; /* in its GPU's plan already */
-			if ((r = plan_mdev_create_in(p->host, p->split, par->name, pl->type, mdevs[pl->gpu], flags,
+			if ((r = plan_mdev_create_in(p->host, p->parts, par->name, pl->type, mdevs[pl->gpu], flags,
 						     &plan)) == 0)
 				r = push_plan(&plans, &n, plan);
 			mdevs[pl->gpu] = 0;

@@ -11,17 +11,17 @@
 
 /* var/lib/vmgpu below the root, made when CREATE: a directory fd, or -errno
  * (-ENOENT when it does not exist and !CREATE). */
-int state_dir_open(struct vmgpu_ctx *ctx, bool create);
+_must_check_ int state_dir_open(struct vmgpu_ctx *ctx, bool create);
 /* flock(LOCK_EX) of var/lib/vmgpu/lock, waited for: the lock's fd (closing
  * it releases the lock), *RET_DIRFD the directory. */
-int state_lock(struct vmgpu_ctx *ctx, int *ret_dirfd);
+_must_check_ int state_lock(struct vmgpu_ctx *ctx, int *ret_dirfd);
 /* The state file in DIRFD (var/lib/vmgpu); none is the empty state. */
-int state_read(int dirfd, struct jstate *ret);
+_must_check_ int state_read(int dirfd, struct jstate *ret);
 /* The same, found below the context's root. */
-int state_read_root(struct vmgpu_ctx *ctx, struct jstate *ret);
+_must_check_ int state_read_root(struct vmgpu_ctx *ctx, struct jstate *ret);
 /* Record the end state of journal J in the state file; *RET is the state
  * written (free its devs). */
-int state_apply(int dfd, const struct journal *j, struct jstate *ret);
+_must_check_ int state_apply(int dfd, const struct journal *j, struct jstate *ret);
 
 /* ---- persist.c: --persist, one udev rule per function, vfio-pci at boot ---- */
 
@@ -34,9 +34,9 @@ char *persist_udev_rule(const char *address, unsigned vendor, unsigned device);
 void persist_rule_path(char *buf, size_t sz, const char *address);
 /* Make the rules and the modules-load file match the persistent
  * assignments of state S: after apply, rollback and recovery alike. */
-int persist_sync(struct vmgpu_ctx *ctx, const struct jstate *s);
+_must_check_ int persist_sync(struct vmgpu_ctx *ctx, const struct jstate *s);
 /* The same for the state file in DFD (var/lib/vmgpu) as it is. */
-int persist_sync_dir(struct vmgpu_ctx *ctx, int dfd);
+_must_check_ int persist_sync_dir(struct vmgpu_ctx *ctx, int dfd);
 
 /* ---- object.c: the partition objects of a plan ---- */
 
@@ -54,7 +54,7 @@ int object_kind_parse(const char *word, size_t len, enum jobj_kind *ret);
  * directory). */
 void object_path(const struct jobj *o, char *buf, size_t sz);
 /* Its value on the host now (an mdev: 1 when it exists). */
-int object_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret);
+_must_check_ int object_current(struct vmgpu_ctx *ctx, const struct jobj *o, long *ret);
 /* The same for the object of KIND at KEY (a PCI address or an mdev UUID). */
 int object_read(struct vmgpu_ctx *ctx, enum jobj_kind kind, const char *key, long *ret);
 /* echo UUID > the type's create; echo 1 > the instance's remove */

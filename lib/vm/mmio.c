@@ -8,7 +8,7 @@
  *    expansion ROM. A PCIe bridge's non-prefetchable window is 32-bit only,
  *    so behind a root port even a 64-bit non-prefetchable BAR lands low.
  *  - Above 4 GiB ("high"): 64-bit prefetchable BARs.
- *  - Each guest slot (lib/layout.c: the functions of a host slot that go
+ *  - Each guest slot (layout.c: the functions of a host slot that go
  *    together, e.g. GPU + HDMI audio; every SR-IOV VF alone) sits behind its
  *    own PCIe root port on q35; a bridge window has 1 MiB
  *    granularity and must be aligned to its largest BAR.

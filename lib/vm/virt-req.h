@@ -26,7 +26,7 @@ struct virt_fn {
 	char driver[64];       /* host driver now, "" if none */
 };
 
-/* The bits of VMGPU_LAYOUT_* (virt.c checks that they are). */
+/* The bits of VMGPU_LAYOUT_* (libvirt.c checks that they are). */
 enum virt_flags {
 	VIRT_MANAGED = 1 << 0,
 	VIRT_NVIDIA_HIDE = 1 << 1,

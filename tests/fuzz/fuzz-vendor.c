@@ -20,11 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nl = strchr(s, '\n');
 	if (nl) {
 		*nl = '\0';
-		(void)split_parse_vram_mib(s, nl + 1);
+		(void)inventory_parse_vram_mib(s, nl + 1);
 		*nl = '\n';
 	}
-	(void)split_parse_vram_mib(s, NULL);
-	if (split_parse_vgpu_types(s, &t, &n, &names) == 0) {
+	(void)inventory_parse_vram_mib(s, NULL);
+	if (inventory_parse_vgpu_types(s, &t, &n, &names) == 0) {
 		for (size_t i = 0; i < n; i++)
 			free(names[i]);
 		free(names);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The guest layout rule (lib/layout.c): a guest slot numbers its functions
+ * The guest layout rule (lib/vm/layout.c): a guest slot numbers its functions
  * 0..n-1 in host order, a function alone (an SR-IOV VF) is function 0 of a
  * slot of its own, and only the functions of one host slot share a guest
  * slot. A guest scans a slot only when function 0 answers, so a VF kept at

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The MMIO rule on known devices (see lib/mmio.c and vmgpu(8)). */
+/* The MMIO rule on known devices (see lib/vm/mmio.c and vmgpu(8)). */
 #include "fixture.h"
 #include "testlib.h"
 #include "vmgpu.h"

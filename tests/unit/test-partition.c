@@ -40,13 +40,13 @@ static int read_num(struct ksim_env *e, const char *rel)
 
 static size_t n_mdevs(struct ksim_env *e)
 {
-	struct vmgpu_split *s;
+	struct vmgpu_partitions *s;
 	size_t n;
 
-	if (vmgpu_split_read(ksim_env_rescan(e), &s) < 0)
+	if (vmgpu_partitions_read(ksim_env_rescan(e), &s) < 0)
 		return 999;
-	n = vmgpu_split_n_mdevs(s);
-	vmgpu_split_unref(s);
+	n = vmgpu_partitions_n_mdevs(s);
+	vmgpu_partitions_unref(s);
 	return n;
 }
 

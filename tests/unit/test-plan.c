@@ -493,10 +493,10 @@ static void t_release_foreign(void)
 	CHECK_EQ_INT(vmgpu_plan_n_steps(p), 0);
 	vmgpu_plan_unref(p);
 	/* Someone else put it on vfio-pci: its original driver is unknown. */
-	kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver_override", "vfio-pci");
-	kernel_load_module(e.ctx, "vfio-pci", (char[64]){ 0 }, 64);
-	kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver/unbind", "0000:01:00.0");
-	kernel_write(e.ctx, "sys/bus/pci/drivers_probe", "0000:01:00.0");
+	CHECK_EQ_INT(kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver_override", "vfio-pci"), 0);
+	CHECK_EQ_INT(kernel_load_module(e.ctx, "vfio-pci", (char[64]){ 0 }, 64), 0);
+	CHECK_EQ_INT(kernel_write(e.ctx, "sys/bus/pci/devices/0000:01:00.0/driver/unbind", "0000:01:00.0"), 0);
+	CHECK_EQ_INT(kernel_write(e.ctx, "sys/bus/pci/drivers_probe", "0000:01:00.0"), 0);
 	p = plan(&e, false, "0000:01:00.0", 0);
 	CHECK(has_refusal(p, "not_assigned_by_vmgpu", &(bool){ false }));
 	CHECK(vmgpu_plan_refused(p));

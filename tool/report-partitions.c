@@ -9,9 +9,9 @@
 #include "json-writer.h"
 #include "tool.h"
 
-void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_t pi)
+void report_partitions_json(struct json_writer *w, const struct vmgpu_partitions *s, size_t pi)
 {
-	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+	const struct vmgpu_partition_parent *p = vmgpu_partitions_parent(s, pi);
 
 	json_object_begin(w);
 	json_kv_string(w, "parent", p->name);
@@ -28,8 +28,8 @@ void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_
 	}
 	json_key(w, "mdev_types");
 	json_array_begin(w);
-	for (size_t i = 0; i < vmgpu_split_n_mdev_types(s, pi); i++) {
-		const struct vmgpu_mdev_type *t = vmgpu_split_mdev_type(s, pi, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_mdev_types(s, pi); i++) {
+		const struct vmgpu_mdev_type *t = vmgpu_partitions_mdev_type(s, pi, i);
 		json_object_begin(w);
 		json_kv_string(w, "type", t->id);
 		json_kv_string(w, "name", t->name);
@@ -48,15 +48,15 @@ void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_
 	json_array_end(w);
 	json_key(w, "vf_vgpus");
 	json_array_begin(w);
-	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
-		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_vf_vgpus(s, pi); i++) {
+		const struct vmgpu_vf_vgpu *v = vmgpu_partitions_vf_vgpu(s, pi, i);
 		json_object_begin(w);
 		json_kv_string(w, "vf", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS));
 		json_kv_uint(w, "current_vgpu_type", v->current);
 		json_key(w, "creatable");
 		json_array_begin(w);
-		for (size_t k = 0; k < vmgpu_split_n_vf_vgpu_types(s, pi, i); k++) {
-			const struct vmgpu_vgpu_type *t = vmgpu_split_vf_vgpu_type(s, pi, i, k);
+		for (size_t k = 0; k < vmgpu_partitions_n_vf_vgpu_types(s, pi, i); k++) {
+			const struct vmgpu_vgpu_type *t = vmgpu_partitions_vf_vgpu_type(s, pi, i, k);
 			json_object_begin(w);
 			json_kv_uint(w, "id", t->id);
 			json_kv_string(w, "name", t->name);
@@ -75,8 +75,8 @@ void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_
 		json_kv_bool(w, "pending", p->mig->pending);
 		json_key(w, "profiles");
 		json_array_begin(w);
-		for (size_t i = 0; i < vmgpu_split_n_mig_profiles(s, pi); i++) {
-			const struct vmgpu_mig_profile *m = vmgpu_split_mig_profile(s, pi, i);
+		for (size_t i = 0; i < vmgpu_partitions_n_mig_profiles(s, pi); i++) {
+			const struct vmgpu_mig_profile *m = vmgpu_partitions_mig_profile(s, pi, i);
 			json_object_begin(w);
 			json_kv_uint(w, "id", m->id);
 			json_kv_string(w, "name", m->name);
@@ -102,8 +102,8 @@ void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_
 	}
 	json_key(w, "mdevs");
 	json_array_begin(w);
-	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
-		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_mdevs(s); i++) {
+		const struct vmgpu_mdev *m = vmgpu_partitions_mdev(s, i);
 		if (strcmp(m->parent, p->name) != 0)
 			continue;
 		json_object_begin(w);
@@ -117,14 +117,14 @@ void report_split_json(struct json_writer *w, const struct vmgpu_split *s, size_
 
 /* MIG instances are no PCI functions: a VM gets one through a MIG-backed
  * vGPU type, or gets the whole GPU and splits it itself. */
-static void text_mig(FILE *f, const struct vmgpu_split *s, size_t pi, const char *in)
+static void text_mig(FILE *f, const struct vmgpu_partitions *s, size_t pi, const char *in)
 {
-	const struct vmgpu_mig *mig = vmgpu_split_parent(s, pi)->mig;
+	const struct vmgpu_mig *mig = vmgpu_partitions_parent(s, pi)->mig;
 
 	fprintf(f, "%sMIG: %s%s (read-only; for VMs through MIG-backed vGPU types)\n", in, mig->current ? "on" : "off",
 		mig->pending != mig->current ? (mig->pending ? ", on after a GPU reset" : ", off after a GPU reset") : "");
-	for (size_t i = 0; i < vmgpu_split_n_mig_profiles(s, pi); i++) {
-		const struct vmgpu_mig_profile *m = vmgpu_split_mig_profile(s, pi, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_mig_profiles(s, pi); i++) {
+		const struct vmgpu_mig_profile *m = vmgpu_partitions_mig_profile(s, pi, i);
 		char count[48];
 		if (m->available >= 0)
 			snprintf(count, sizeof(count), "%d of %u free", m->available, m->instances);
@@ -135,17 +135,17 @@ static void text_mig(FILE *f, const struct vmgpu_split *s, size_t pi, const char
 	}
 }
 
-bool report_split_possible(const struct vmgpu_split *s, size_t pi)
+bool report_partitions_possible(const struct vmgpu_partitions *s, size_t pi)
 {
-	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+	const struct vmgpu_partition_parent *p = vmgpu_partitions_parent(s, pi);
 
-	return p->sriov_total_vfs > 0 || vmgpu_split_n_mdev_types(s, pi) > 0 || vmgpu_split_n_vf_vgpus(s, pi) > 0 ||
-	       p->render_node || vmgpu_split_n_mig_profiles(s, pi) > 0;
+	return p->sriov_total_vfs > 0 || vmgpu_partitions_n_mdev_types(s, pi) > 0 || vmgpu_partitions_n_vf_vgpus(s, pi) > 0 ||
+	       p->render_node || vmgpu_partitions_n_mig_profiles(s, pi) > 0;
 }
 
-void report_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool title, const char *in)
+void report_partitions_text(FILE *f, const struct vmgpu_partitions *s, size_t pi, bool title, const char *in)
 {
-	const struct vmgpu_split_parent *p = vmgpu_split_parent(s, pi);
+	const struct vmgpu_partition_parent *p = vmgpu_partitions_parent(s, pi);
 
 	if (title && p->dev) {
 		const char *v = vmgpu_dev_str(p->dev, VMGPU_STR_VENDOR_NAME), *d = vmgpu_dev_str(p->dev, VMGPU_STR_DEVICE_NAME);
@@ -160,8 +160,8 @@ void report_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool tit
 		fprintf(f, "%sSR-IOV: %s of %d VFs enabled, autoprobe %s\n", in, num, p->sriov_total_vfs,
 			p->sriov_autoprobe < 0 ? "unknown" : p->sriov_autoprobe ? "on" : "off");
 	}
-	for (size_t i = 0; i < vmgpu_split_n_mdev_types(s, pi); i++) {
-		const struct vmgpu_mdev_type *t = vmgpu_split_mdev_type(s, pi, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_mdev_types(s, pi); i++) {
+		const struct vmgpu_mdev_type *t = vmgpu_partitions_mdev_type(s, pi, i);
 		char vram[32] = "", avail[32] = "availability unknown";
 		if (t->vram_mib)
 			snprintf(vram, sizeof(vram), ", %" PRIu64 " MiB", t->vram_mib);
@@ -170,12 +170,12 @@ void report_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool tit
 		fprintf(f, "%smdev type %s%s%s%s: %s%s\n", in, t->id, t->name ? " (" : "", t->name ? t->name : "",
 			t->name ? ")" : "", avail, vram);
 	}
-	for (size_t i = 0; i < vmgpu_split_n_vf_vgpus(s, pi); i++) {
-		const struct vmgpu_vf_vgpu *v = vmgpu_split_vf_vgpu(s, pi, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_vf_vgpus(s, pi); i++) {
+		const struct vmgpu_vf_vgpu *v = vmgpu_partitions_vf_vgpu(s, pi, i);
 		fprintf(f, "%sVF %s: vGPU type %u%s; creatable:", in, vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS), v->current,
 			v->current ? "" : " (none)");
-		for (size_t k = 0; k < vmgpu_split_n_vf_vgpu_types(s, pi, i); k++) {
-			const struct vmgpu_vgpu_type *t = vmgpu_split_vf_vgpu_type(s, pi, i, k);
+		for (size_t k = 0; k < vmgpu_partitions_n_vf_vgpu_types(s, pi, i); k++) {
+			const struct vmgpu_vgpu_type *t = vmgpu_partitions_vf_vgpu_type(s, pi, i, k);
 			fprintf(f, "%s %u %s", k ? "," : "", t->id, t->name);
 		}
 		fputc('\n', f);
@@ -185,11 +185,11 @@ void report_split_text(FILE *f, const struct vmgpu_split *s, size_t pi, bool tit
 	}
 	if (p->mig)
 		text_mig(f, s, pi, in);
-	for (size_t i = 0; i < vmgpu_split_n_mdevs(s); i++) {
-		const struct vmgpu_mdev *m = vmgpu_split_mdev(s, i);
+	for (size_t i = 0; i < vmgpu_partitions_n_mdevs(s); i++) {
+		const struct vmgpu_mdev *m = vmgpu_partitions_mdev(s, i);
 		if (strcmp(m->parent, p->name) == 0)
 			fprintf(f, "%smdev %s: %s\n", in, m->uuid, m->type);
 	}
-	if (!report_split_possible(s, pi) && title)
+	if (!report_partitions_possible(s, pi) && title)
 		fprintf(f, "%scannot be split: only whole-GPU passthrough (vmgpu assign)\n", in);
 }

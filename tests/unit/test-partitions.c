@@ -12,7 +12,7 @@ struct inv {
 	struct fx *fx;
 	struct vmgpu_ctx *ctx;
 	struct vmgpu_host *host;
-	struct vmgpu_split *s;
+	struct vmgpu_partitions *s;
 };
 
 static void inv_open(struct inv *v, const char *scenario)
@@ -21,22 +21,22 @@ static void inv_open(struct inv *v, const char *scenario)
 	fx_scenario_find(scenario)->build(v->fx);
 	fx_finish(v->fx);
 	if (vmgpu_ctx_new(fx_root(v->fx), &v->ctx) < 0 || vmgpu_host_scan(v->ctx, &v->host) < 0 ||
-	    vmgpu_split_read(v->host, &v->s) < 0)
+	    vmgpu_partitions_read(v->host, &v->s) < 0)
 		abort();
 }
 
 static void inv_close(struct inv *v)
 {
-	vmgpu_split_unref(v->s);
+	vmgpu_partitions_unref(v->s);
 	vmgpu_host_unref(v->host);
 	vmgpu_ctx_unref(v->ctx);
 	fx_free(v->fx);
 }
 
-static size_t parent_index(const struct vmgpu_split *s, const char *name)
+static size_t parent_index(const struct vmgpu_partitions *s, const char *name)
 {
-	for (size_t i = 0; i < vmgpu_split_n_parents(s); i++)
-		if (strcmp(vmgpu_split_parent(s, i)->name, name) == 0)
+	for (size_t i = 0; i < vmgpu_partitions_n_parents(s); i++)
+		if (strcmp(vmgpu_partitions_parent(s, i)->name, name) == 0)
 			return i;
 	return (size_t)-1;
 }
@@ -45,26 +45,26 @@ static void t_nvidia_vgpu(void)
 {
 	struct inv v;
 	size_t pi;
-	const struct vmgpu_split_parent *p;
+	const struct vmgpu_partition_parent *p;
 	const struct vmgpu_vf_vgpu *vf;
 
 	inv_open(&v, "nvidia-vgpu");
 	pi = parent_index(v.s, "0000:01:00.0");
 	CHECK(pi != (size_t)-1);
-	p = vmgpu_split_parent(v.s, pi);
+	p = vmgpu_partitions_parent(v.s, pi);
 	CHECK_EQ_INT(p->sriov_total_vfs, 16);
 	CHECK_EQ_INT(p->sriov_num_vfs, 2);
 	CHECK_EQ_INT(p->sriov_autoprobe, 0);
-	CHECK_EQ_INT(vmgpu_split_n_vf_vgpus(v.s, pi), 2);
-	vf = vmgpu_split_vf_vgpu(v.s, pi, 0);
+	CHECK_EQ_INT(vmgpu_partitions_n_vf_vgpus(v.s, pi), 2);
+	vf = vmgpu_partitions_vf_vgpu(v.s, pi, 0);
 	CHECK_EQ_STR(vmgpu_dev_str(vf->vf, VMGPU_STR_ADDRESS), "0000:01:00.4");
 	CHECK_EQ_INT(vf->current, 560);
-	CHECK_EQ_INT(vmgpu_split_n_vf_vgpu_types(v.s, pi, 0), 4);
-	CHECK_EQ_INT(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 1)->id, 558);
-	CHECK_EQ_STR(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 1)->name, "NVIDIA A10-2Q");
-	CHECK_EQ_INT(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 1)->vram_mib, 2048);
-	CHECK(vmgpu_split_vf_vgpu_type(v.s, pi, 0, 4) == NULL);
-	CHECK_EQ_INT(vmgpu_split_vf_vgpu(v.s, pi, 1)->current, 0);
+	CHECK_EQ_INT(vmgpu_partitions_n_vf_vgpu_types(v.s, pi, 0), 4);
+	CHECK_EQ_INT(vmgpu_partitions_vf_vgpu_type(v.s, pi, 0, 1)->id, 558);
+	CHECK_EQ_STR(vmgpu_partitions_vf_vgpu_type(v.s, pi, 0, 1)->name, "NVIDIA A10-2Q");
+	CHECK_EQ_INT(vmgpu_partitions_vf_vgpu_type(v.s, pi, 0, 1)->vram_mib, 2048);
+	CHECK(vmgpu_partitions_vf_vgpu_type(v.s, pi, 0, 4) == NULL);
+	CHECK_EQ_INT(vmgpu_partitions_vf_vgpu(v.s, pi, 1)->current, 0);
 	/* VFs are not parents of their own. */
 	CHECK(parent_index(v.s, "0000:01:00.4") == (size_t)-1);
 	inv_close(&v);
@@ -75,18 +75,18 @@ static const struct vmgpu_mig *mig_of(const char *scenario, struct inv *v)
 	inv_open(v, scenario);
 	size_t pi = parent_index(v->s, "0000:01:00.0");
 	CHECK(pi != (size_t)-1);
-	return pi == (size_t)-1 ? NULL : vmgpu_split_parent(v->s, pi)->mig;
+	return pi == (size_t)-1 ? NULL : vmgpu_partitions_parent(v->s, pi)->mig;
 }
 
 /* MIG profile I of the GPU mig_of() read, NULL when there is none. */
 static const struct vmgpu_mig_profile *profile(const struct inv *v, size_t i)
 {
-	return vmgpu_split_mig_profile(v->s, parent_index(v->s, "0000:01:00.0"), i);
+	return vmgpu_partitions_mig_profile(v->s, parent_index(v->s, "0000:01:00.0"), i);
 }
 
 static size_t n_profiles(const struct inv *v)
 {
-	return vmgpu_split_n_mig_profiles(v->s, parent_index(v->s, "0000:01:00.0"));
+	return vmgpu_partitions_n_mig_profiles(v->s, parent_index(v->s, "0000:01:00.0"));
 }
 
 /* MIG through NVML: only with a library to ask (the fake H200 here), only
@@ -150,18 +150,18 @@ static void t_mig(void)
 static void t_mdev(void)
 {
 	struct inv v;
-	const struct vmgpu_split_parent *mb, *grid;
+	const struct vmgpu_partition_parent *mb, *grid;
 	size_t mbi, gridi;
 
 	inv_open(&v, "mdev");
-	mb = vmgpu_split_parent(v.s, mbi = parent_index(v.s, "mbochs"));
-	grid = vmgpu_split_parent(v.s, gridi = parent_index(v.s, "0000:01:00.0"));
+	mb = vmgpu_partitions_parent(v.s, mbi = parent_index(v.s, "mbochs"));
+	grid = vmgpu_partitions_parent(v.s, gridi = parent_index(v.s, "0000:01:00.0"));
 	CHECK(mb && !mb->dev);
 	CHECK(grid && grid->dev);
 	if (mb) {
-		CHECK_EQ_INT(vmgpu_split_n_mdev_types(v.s, mbi), 3);
-		for (size_t i = 0; i < vmgpu_split_n_mdev_types(v.s, mbi); i++) {
-			const struct vmgpu_mdev_type *t = vmgpu_split_mdev_type(v.s, mbi, i);
+		CHECK_EQ_INT(vmgpu_partitions_n_mdev_types(v.s, mbi), 3);
+		for (size_t i = 0; i < vmgpu_partitions_n_mdev_types(v.s, mbi); i++) {
+			const struct vmgpu_mdev_type *t = vmgpu_partitions_mdev_type(v.s, mbi, i);
 			if (strcmp(t->id, "mbochs-large") == 0) {
 				CHECK_EQ_INT(t->vram_mib, 64);
 				CHECK_EQ_INT(t->available, 4);
@@ -169,13 +169,13 @@ static void t_mdev(void)
 		}
 	}
 	if (grid) {
-		CHECK_EQ_INT(vmgpu_split_n_mdev_types(v.s, gridi), 1);
-		CHECK_EQ_STR(vmgpu_split_mdev_type(v.s, gridi, 0)->name, "GRID P40-2Q");
-		CHECK_EQ_INT(vmgpu_split_mdev_type(v.s, gridi, 0)->vram_mib, 2048);
+		CHECK_EQ_INT(vmgpu_partitions_n_mdev_types(v.s, gridi), 1);
+		CHECK_EQ_STR(vmgpu_partitions_mdev_type(v.s, gridi, 0)->name, "GRID P40-2Q");
+		CHECK_EQ_INT(vmgpu_partitions_mdev_type(v.s, gridi, 0)->vram_mib, 2048);
 	}
-	CHECK_EQ_INT(vmgpu_split_n_mdevs(v.s), 1);
-	CHECK_EQ_STR(vmgpu_split_mdev(v.s, 0)->type, "mbochs-medium");
-	CHECK_EQ_STR(vmgpu_split_mdev(v.s, 0)->parent, "mbochs");
+	CHECK_EQ_INT(vmgpu_partitions_n_mdevs(v.s), 1);
+	CHECK_EQ_STR(vmgpu_partitions_mdev(v.s, 0)->type, "mbochs-medium");
+	CHECK_EQ_STR(vmgpu_partitions_mdev(v.s, 0)->parent, "mbochs");
 	inv_close(&v);
 }
 
@@ -184,8 +184,8 @@ static void t_render_nodes(void)
 	struct inv v;
 
 	inv_open(&v, "render-nodes");
-	CHECK_EQ_STR(vmgpu_split_parent(v.s, parent_index(v.s, "0000:01:00.0"))->render_node, "/dev/dri/renderD129");
-	CHECK_EQ_STR(vmgpu_split_parent(v.s, parent_index(v.s, "0000:02:00.0"))->render_node, "/dev/dri/renderD128");
+	CHECK_EQ_STR(vmgpu_partitions_parent(v.s, parent_index(v.s, "0000:01:00.0"))->render_node, "/dev/dri/renderD129");
+	CHECK_EQ_STR(vmgpu_partitions_parent(v.s, parent_index(v.s, "0000:02:00.0"))->render_node, "/dev/dri/renderD128");
 	inv_close(&v);
 }
 
@@ -195,15 +195,15 @@ static void t_parsers(void)
 	char **names;
 	size_t n;
 
-	CHECK_EQ_INT(split_parse_vram_mib("GRID P40-2Q", "num_heads=4, framebuffer=2048M, max_instance=12"), 2048);
-	CHECK_EQ_INT(split_parse_vram_mib(NULL, "virtual display, 16 MB video memory"), 16);
-	CHECK_EQ_INT(split_parse_vram_mib(NULL, "low_gm_size: 128MB\nhigh_gm_size: 512MB\nfence: 4\n"), 640);
-	CHECK_EQ_INT(split_parse_vram_mib("NVIDIA A40-8Q", NULL), 8192);
-	CHECK_EQ_INT(split_parse_vram_mib("NVIDIA A40-48C", NULL), 49152);
-	CHECK_EQ_INT(split_parse_vram_mib("mtty-1", "Dual port serial"), 0);
-	CHECK_EQ_INT(split_parse_vram_mib("i915-GVTg_V5_4", NULL), 0);
-	CHECK_EQ_INT(split_parse_vram_mib("x-8Qz", NULL), 0);
-	CHECK_EQ_INT(split_parse_vgpu_types("ID    : vGPU Name\n1 : A\n  22 : NVIDIA L4-24Q\ngarbage\n", &t, &n, &names), 0);
+	CHECK_EQ_INT(inventory_parse_vram_mib("GRID P40-2Q", "num_heads=4, framebuffer=2048M, max_instance=12"), 2048);
+	CHECK_EQ_INT(inventory_parse_vram_mib(NULL, "virtual display, 16 MB video memory"), 16);
+	CHECK_EQ_INT(inventory_parse_vram_mib(NULL, "low_gm_size: 128MB\nhigh_gm_size: 512MB\nfence: 4\n"), 640);
+	CHECK_EQ_INT(inventory_parse_vram_mib("NVIDIA A40-8Q", NULL), 8192);
+	CHECK_EQ_INT(inventory_parse_vram_mib("NVIDIA A40-48C", NULL), 49152);
+	CHECK_EQ_INT(inventory_parse_vram_mib("mtty-1", "Dual port serial"), 0);
+	CHECK_EQ_INT(inventory_parse_vram_mib("i915-GVTg_V5_4", NULL), 0);
+	CHECK_EQ_INT(inventory_parse_vram_mib("x-8Qz", NULL), 0);
+	CHECK_EQ_INT(inventory_parse_vgpu_types("ID    : vGPU Name\n1 : A\n  22 : NVIDIA L4-24Q\ngarbage\n", &t, &n, &names), 0);
 	CHECK_EQ_INT(n, 2);
 	CHECK_EQ_INT(t[1].id, 22);
 	CHECK_EQ_STR(t[1].name, "NVIDIA L4-24Q");
@@ -218,17 +218,17 @@ static void t_parsers(void)
  * crashed on: the public functions check their arguments. */
 static void t_bad_arguments(void)
 {
-	struct vmgpu_split *s = NULL;
+	struct vmgpu_partitions *s = NULL;
 	char *report = (char *)"untouched";
 
-	CHECK_EQ_INT(vmgpu_split_read(NULL, &s), -EINVAL);
+	CHECK_EQ_INT(vmgpu_partitions_read(NULL, &s), -EINVAL);
 	CHECK(s == NULL);
-	CHECK_EQ_INT(vmgpu_split_n_parents(NULL), 0);
-	CHECK(vmgpu_split_parent(NULL, 0) == NULL);
-	CHECK_EQ_INT(vmgpu_split_n_mdev_types(NULL, 0), 0);
-	CHECK(vmgpu_split_mdev_type(NULL, 0, 0) == NULL);
-	CHECK_EQ_INT(vmgpu_split_n_mig_profiles(NULL, 0), 0);
-	CHECK(vmgpu_split_vf_vgpu_type(NULL, 0, 0, 0) == NULL);
+	CHECK_EQ_INT(vmgpu_partitions_n_parents(NULL), 0);
+	CHECK(vmgpu_partitions_parent(NULL, 0) == NULL);
+	CHECK_EQ_INT(vmgpu_partitions_n_mdev_types(NULL, 0), 0);
+	CHECK(vmgpu_partitions_mdev_type(NULL, 0, 0) == NULL);
+	CHECK_EQ_INT(vmgpu_partitions_n_mig_profiles(NULL, 0), 0);
+	CHECK(vmgpu_partitions_vf_vgpu_type(NULL, 0, 0, 0) == NULL);
 	CHECK_EQ_INT(vmgpu_host_n_devices(NULL), 0);
 	CHECK(vmgpu_dev_str(NULL, VMGPU_STR_ADDRESS) == NULL);
 	CHECK_EQ_INT(vmgpu_plan_apply(NULL, NULL, NULL, &report), -EINVAL);
@@ -238,10 +238,10 @@ static void t_bad_arguments(void)
 	struct inv v;
 	inv_open(&v, "mdev");
 	size_t mb = parent_index(v.s, "mbochs");
-	CHECK(vmgpu_split_mdev_type(v.s, mb, vmgpu_split_n_mdev_types(v.s, mb)) == NULL);
-	CHECK_EQ_INT(vmgpu_split_n_mdev_types(v.s, vmgpu_split_n_parents(v.s)), 0);
-	CHECK_EQ_INT(vmgpu_split_n_mig_profiles(v.s, mb), 0);
-	CHECK_EQ_INT(vmgpu_split_n_vf_vgpu_types(v.s, mb, 0), 0);
+	CHECK(vmgpu_partitions_mdev_type(v.s, mb, vmgpu_partitions_n_mdev_types(v.s, mb)) == NULL);
+	CHECK_EQ_INT(vmgpu_partitions_n_mdev_types(v.s, vmgpu_partitions_n_parents(v.s)), 0);
+	CHECK_EQ_INT(vmgpu_partitions_n_mig_profiles(v.s, mb), 0);
+	CHECK_EQ_INT(vmgpu_partitions_n_vf_vgpu_types(v.s, mb, 0), 0);
 	inv_close(&v);
 }
 
