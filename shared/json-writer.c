@@ -17,7 +17,7 @@ struct json_writer {
 	bool broken;              /* nesting error seen */
 };
 
-struct json_writer *json_new(FILE *f, bool pretty)
+struct json_writer *jsonw_new(FILE *f, bool pretty)
 {
 	struct json_writer *w = calloc(1, sizeof(*w));
 
@@ -28,7 +28,7 @@ struct json_writer *json_new(FILE *f, bool pretty)
 	return w;
 }
 
-int json_free(struct json_writer *w)
+int jsonw_free(struct json_writer *w)
 {
 	int r = 0;
 
@@ -90,10 +90,10 @@ static void close_level(struct json_writer *w, char c)
 	fputc(c, w->f);
 }
 
-void json_object_begin(struct json_writer *w) { open_level(w, '{'); }
-void json_object_end(struct json_writer *w) { close_level(w, '}'); }
-void json_array_begin(struct json_writer *w) { open_level(w, '['); }
-void json_array_end(struct json_writer *w) { close_level(w, ']'); }
+void jsonw_object_begin(struct json_writer *w) { open_level(w, '{'); }
+void jsonw_object_end(struct json_writer *w) { close_level(w, '}'); }
+void jsonw_array_begin(struct json_writer *w) { open_level(w, '['); }
+void jsonw_array_end(struct json_writer *w) { close_level(w, ']'); }
 
 static void put_escaped(FILE *f, const char *s)
 {
@@ -117,7 +117,7 @@ static void put_escaped(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void json_key(struct json_writer *w, const char *key)
+void jsonw_key(struct json_writer *w, const char *key)
 {
 	begin_value(w);
 	put_escaped(w->f, key);
@@ -125,51 +125,51 @@ void json_key(struct json_writer *w, const char *key)
 	w->after_key = true;
 }
 
-void json_string(struct json_writer *w, const char *s)
+void jsonw_string(struct json_writer *w, const char *s)
 {
 	if (!s) {
-		json_null(w);
+		jsonw_null(w);
 		return;
 	}
 	begin_value(w);
 	put_escaped(w->f, s);
 }
 
-void json_int(struct json_writer *w, int64_t v)
+void jsonw_int(struct json_writer *w, int64_t v)
 {
 	begin_value(w);
 	fprintf(w->f, "%" PRId64, v);
 }
 
-void json_uint(struct json_writer *w, uint64_t v)
+void jsonw_uint(struct json_writer *w, uint64_t v)
 {
 	begin_value(w);
 	fprintf(w->f, "%" PRIu64, v);
 }
 
-void json_bool(struct json_writer *w, bool v)
+void jsonw_bool(struct json_writer *w, bool v)
 {
 	begin_value(w);
 	fputs(v ? "true" : "false", w->f);
 }
 
-void json_null(struct json_writer *w)
+void jsonw_null(struct json_writer *w)
 {
 	begin_value(w);
 	fputs("null", w->f);
 }
 
-void json_tristate(struct json_writer *w, int v)
+void jsonw_tristate(struct json_writer *w, int v)
 {
 	if (v < 0)
-		json_null(w);
+		jsonw_null(w);
 	else
-		json_bool(w, v);
+		jsonw_bool(w, v);
 }
 
-void json_kv_string(struct json_writer *w, const char *k, const char *s) { json_key(w, k); json_string(w, s); }
-void json_kv_int(struct json_writer *w, const char *k, int64_t v) { json_key(w, k); json_int(w, v); }
-void json_kv_uint(struct json_writer *w, const char *k, uint64_t v) { json_key(w, k); json_uint(w, v); }
-void json_kv_bool(struct json_writer *w, const char *k, bool v) { json_key(w, k); json_bool(w, v); }
-void json_kv_tristate(struct json_writer *w, const char *k, int v) { json_key(w, k); json_tristate(w, v); }
-void json_kv_null(struct json_writer *w, const char *k) { json_key(w, k); json_null(w); }
+void jsonw_kv_string(struct json_writer *w, const char *k, const char *s) { jsonw_key(w, k); jsonw_string(w, s); }
+void jsonw_kv_int(struct json_writer *w, const char *k, int64_t v) { jsonw_key(w, k); jsonw_int(w, v); }
+void jsonw_kv_uint(struct json_writer *w, const char *k, uint64_t v) { jsonw_key(w, k); jsonw_uint(w, v); }
+void jsonw_kv_bool(struct json_writer *w, const char *k, bool v) { jsonw_key(w, k); jsonw_bool(w, v); }
+void jsonw_kv_tristate(struct json_writer *w, const char *k, int v) { jsonw_key(w, k); jsonw_tristate(w, v); }
+void jsonw_kv_null(struct json_writer *w, const char *k) { jsonw_key(w, k); jsonw_null(w); }

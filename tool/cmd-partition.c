@@ -71,17 +71,17 @@ static int cmd_list(struct tool_opts *opts, int argc, char **argv)
 			goto out;
 	}
 	if (opts->json) {
-		struct json_writer *w = json_new(stdout, opts->pretty);
-		json_object_begin(w);
-		json_kv_string(w, "schema", "vmgpu.partitions/1");
-		json_key(w, "parents");
-		json_array_begin(w);
+		struct json_writer *w = jsonw_new(stdout, opts->pretty);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "schema", "vmgpu.partitions/1");
+		jsonw_key(w, "parents");
+		jsonw_array_begin(w);
 		for (size_t i = 0; i < vmgpu_partitions_n_parents(s); i++)
 			if (selected(vmgpu_partitions_parent(s, i), devs, argv + optind, n))
 				report_partitions_json(w, s, i);
-		json_array_end(w);
-		json_object_end(w);
-		json_free(w);
+		jsonw_array_end(w);
+		jsonw_object_end(w);
+		jsonw_free(w);
 	} else {
 		size_t shown = 0;
 		for (size_t i = 0; i < vmgpu_partitions_n_parents(s); i++)

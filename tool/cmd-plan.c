@@ -79,36 +79,36 @@ static void print_text(const struct vmgpu_pool *pool)
 
 static void print_json(const struct vmgpu_pool *pool, bool pretty, bool applied)
 {
-	struct json_writer *w = json_new(stdout, pretty);
+	struct json_writer *w = jsonw_new(stdout, pretty);
 	size_t used, bound, unplaced;
 
 	vmgpu_pool_stats(pool, &used, &bound, &unplaced);
-	json_object_begin(w);
-	json_kv_string(w, "schema", "vmgpu.pool/1");
-	json_kv_bool(w, "applied", applied);
-	json_kv_uint(w, "gpus_used", used);
-	json_kv_uint(w, "lower_bound", bound);
-	json_kv_uint(w, "unplaced", unplaced);
-	json_key(w, "desktops");
-	json_array_begin(w);
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "schema", "vmgpu.pool/1");
+	jsonw_kv_bool(w, "applied", applied);
+	jsonw_kv_uint(w, "gpus_used", used);
+	jsonw_kv_uint(w, "lower_bound", bound);
+	jsonw_kv_uint(w, "unplaced", unplaced);
+	jsonw_key(w, "desktops");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_pool_n_desktops(pool); i++) {
 		struct vmgpu_placed pl;
 		if (vmgpu_pool_placed(pool, i, &pl) < 0)
 			continue;
-		json_object_begin(w);
-		json_kv_string(w, "name", pl.desktop);
-		json_kv_string(w, "want", pl.want);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "name", pl.desktop);
+		jsonw_kv_string(w, "want", pl.want);
 		if (pl.vram_mib)
-			json_kv_uint(w, "vram_mib", pl.vram_mib);
-		json_kv_string(w, "gpu", pl.gpu);
-		json_kv_string(w, "slice_type", pl.slice_type);
-		json_kv_string(w, "render_node", pl.render_node);
-		json_kv_string(w, "why", pl.why);
-		json_object_end(w);
+			jsonw_kv_uint(w, "vram_mib", pl.vram_mib);
+		jsonw_kv_string(w, "gpu", pl.gpu);
+		jsonw_kv_string(w, "slice_type", pl.slice_type);
+		jsonw_kv_string(w, "render_node", pl.render_node);
+		jsonw_kv_string(w, "why", pl.why);
+		jsonw_object_end(w);
 	}
-	json_array_end(w);
-	json_object_end(w);
-	json_free(w);
+	jsonw_array_end(w);
+	jsonw_object_end(w);
+	jsonw_free(w);
 }
 
 static void on_step(void *userdata, size_t i, size_t n, const struct vmgpu_step *s, int result)

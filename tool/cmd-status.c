@@ -64,12 +64,12 @@ static int cmd_status(struct tool_opts *opts, int argc, char **argv)
 	if (tool_scan(ctx, &host) < 0)
 		goto out;
 	if (opts->json) {
-		w = json_new(stdout, opts->pretty);
-		json_object_begin(w);
-		json_kv_string(w, "schema", "vmgpu.status/1");
-		json_kv_bool(w, "interrupted", vmgpu_state_interrupted(st));
-		json_key(w, "assigned");
-		json_array_begin(w);
+		w = jsonw_new(stdout, opts->pretty);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "schema", "vmgpu.status/1");
+		jsonw_kv_bool(w, "interrupted", vmgpu_state_interrupted(st));
+		jsonw_key(w, "assigned");
+		jsonw_array_begin(w);
 	} else if (vmgpu_state_interrupted(st)) {
 		printf("a change (assign, release, partition) was interrupted: run vmgpu recover, or any later change recovers first\n");
 	}
@@ -88,18 +88,18 @@ static int cmd_status(struct tool_opts *opts, int argc, char **argv)
 		t = (time_t)a.since;
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
 		if (w) {
-			json_object_begin(w);
-			json_kv_string(w, "address", a.address);
-			json_kv_int(w, "vendor_id", a.vendor);
-			json_kv_int(w, "device_id", a.device);
-			json_kv_int(w, "iommu_group", a.iommu_group);
-			json_kv_string(w, "original_driver", *a.driver ? a.driver : NULL);
-			json_kv_string(w, "original_override", *a.override ? a.override : NULL);
-			json_kv_int(w, "since", a.since);
-			json_kv_bool(w, "persist", a.persist);
-			json_kv_bool(w, "matches_host", why == NULL);
-			json_kv_string(w, "drift", why);
-			json_object_end(w);
+			jsonw_object_begin(w);
+			jsonw_kv_string(w, "address", a.address);
+			jsonw_kv_int(w, "vendor_id", a.vendor);
+			jsonw_kv_int(w, "device_id", a.device);
+			jsonw_kv_int(w, "iommu_group", a.iommu_group);
+			jsonw_kv_string(w, "original_driver", *a.driver ? a.driver : NULL);
+			jsonw_kv_string(w, "original_override", *a.override ? a.override : NULL);
+			jsonw_kv_int(w, "since", a.since);
+			jsonw_kv_bool(w, "persist", a.persist);
+			jsonw_kv_bool(w, "matches_host", why == NULL);
+			jsonw_kv_string(w, "drift", why);
+			jsonw_object_end(w);
 		} else {
 			printf("%s  [%04x:%04x] group %d  vfio-pci since %s%s; releases to %s%s%s\n", a.address, a.vendor,
 			       a.device, a.iommu_group, when, a.persist ? " (persistent)" : "",
@@ -107,9 +107,9 @@ static int cmd_status(struct tool_opts *opts, int argc, char **argv)
 		}
 	}
 	if (w) {
-		json_array_end(w);
-		json_object_end(w);
-		json_free(w);
+		jsonw_array_end(w);
+		jsonw_object_end(w);
+		jsonw_free(w);
 	}
 	rc = EXIT_OK;
 out:

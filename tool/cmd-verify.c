@@ -120,94 +120,94 @@ static void print_text(FILE *f, const struct vmgpu_verify *v)
 static void json_opt_int(struct json_writer *w, const char *key, bool known, int64_t v)
 {
 	if (known)
-		json_kv_int(w, key, v);
+		jsonw_kv_int(w, key, v);
 	else
-		json_kv_null(w, key);
+		jsonw_kv_null(w, key);
 }
 
 static void json_qemu(struct json_writer *w, const struct vmgpu_verify_device *d)
 {
 	char id[10];
 
-	json_key(w, "qemu");
-	json_object_begin(w);
-	json_kv_bool(w, "present", d->present);
-	json_kv_string(w, "port", d->port);
+	jsonw_key(w, "qemu");
+	jsonw_object_begin(w);
+	jsonw_kv_bool(w, "present", d->present);
+	jsonw_kv_string(w, "port", d->port);
 	json_opt_int(w, "bus", d->present, d->bus);
 	json_opt_int(w, "slot", d->present, d->slot);
 	json_opt_int(w, "function", d->present, d->function);
 	snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device_id);
-	json_kv_string(w, "pci_id", d->present ? id : NULL);
-	json_kv_tristate(w, "bars_programmed", d->bars_programmed);
-	json_object_end(w);
+	jsonw_kv_string(w, "pci_id", d->present ? id : NULL);
+	jsonw_kv_tristate(w, "bars_programmed", d->bars_programmed);
+	jsonw_object_end(w);
 }
 
 static void json_guest(struct json_writer *w, const struct vmgpu_verify_device *d)
 {
-	json_key(w, "guest");
+	jsonw_key(w, "guest");
 	if (!d->guest_checked) {
-		json_null(w);
+		jsonw_null(w);
 		return;
 	}
-	json_object_begin(w);
-	json_kv_bool(w, "present", d->guest_present);
-	json_kv_string(w, "address", d->guest_address);
-	json_kv_string(w, "driver", d->guest_driver);
-	json_kv_string(w, "driver_version", d->guest_driver_version);
-	json_object_end(w);
+	jsonw_object_begin(w);
+	jsonw_kv_bool(w, "present", d->guest_present);
+	jsonw_kv_string(w, "address", d->guest_address);
+	jsonw_kv_string(w, "driver", d->guest_driver);
+	jsonw_kv_string(w, "driver_version", d->guest_driver_version);
+	jsonw_object_end(w);
 }
 
 static void json_device(struct json_writer *w, const struct vmgpu_verify_device *d)
 {
-	json_object_begin(w);
+	jsonw_object_begin(w);
 	if (d->device)
-		json_kv_string(w, "device", d->device);
+		jsonw_kv_string(w, "device", d->device);
 	else
-		json_kv_string(w, "mdev", d->mdev);
-	json_kv_string(w, "id", d->id);
-	json_key(w, "expected");
+		jsonw_kv_string(w, "mdev", d->mdev);
+	jsonw_kv_string(w, "id", d->id);
+	jsonw_key(w, "expected");
 	if (d->expected_known) {
-		json_object_begin(w);
-		json_kv_int(w, "slot", 0);
-		json_kv_uint(w, "function", d->expected_function);
-		json_object_end(w);
+		jsonw_object_begin(w);
+		jsonw_kv_int(w, "slot", 0);
+		jsonw_kv_uint(w, "function", d->expected_function);
+		jsonw_object_end(w);
 	} else {
-		json_null(w);
+		jsonw_null(w);
 	}
 	json_qemu(w, d);
 	json_guest(w, d);
-	json_kv_bool(w, "seen", d->seen);
-	json_kv_string(w, "why", d->why);
-	json_object_end(w);
+	jsonw_kv_bool(w, "seen", d->seen);
+	jsonw_kv_string(w, "why", d->why);
+	jsonw_object_end(w);
 }
 
 static int print_json(FILE *f, const struct vmgpu_verify *v, const struct verify_args *a, bool pretty)
 {
-	struct json_writer *w = json_new(f, pretty);
+	struct json_writer *w = jsonw_new(f, pretty);
 
 	if (!w)
 		return -ENOMEM;
-	json_object_begin(w);
-	json_kv_string(w, "schema", "vmgpu.verify/1");
-	json_kv_string(w, a->vm ? "vm" : "qmp", a->vm ? a->vm : a->qmp);
-	json_key(w, "agent");
-	json_object_begin(w);
-	json_kv_bool(w, "answered", vmgpu_verify_agent_answered(v));
-	json_kv_string(w, "os", vmgpu_verify_agent_os(v));
-	json_kv_string(w, "os_name", vmgpu_verify_agent_os_name(v));
-	json_kv_string(w, "note", vmgpu_verify_agent_note(v));
-	json_object_end(w);
-	json_key(w, "devices");
-	json_array_begin(w);
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "schema", "vmgpu.verify/1");
+	jsonw_kv_string(w, a->vm ? "vm" : "qmp", a->vm ? a->vm : a->qmp);
+	jsonw_key(w, "agent");
+	jsonw_object_begin(w);
+	jsonw_kv_bool(w, "answered", vmgpu_verify_agent_answered(v));
+	jsonw_kv_string(w, "os", vmgpu_verify_agent_os(v));
+	jsonw_kv_string(w, "os_name", vmgpu_verify_agent_os_name(v));
+	jsonw_kv_string(w, "note", vmgpu_verify_agent_note(v));
+	jsonw_object_end(w);
+	jsonw_key(w, "devices");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_verify_n_devices(v); i++) {
 		struct vmgpu_verify_device d;
 		vmgpu_verify_device(v, i, &d);
 		json_device(w, &d);
 	}
-	json_array_end(w);
-	json_kv_bool(w, "all_seen", vmgpu_verify_all_seen(v));
-	json_object_end(w);
-	return json_free(w);
+	jsonw_array_end(w);
+	jsonw_kv_bool(w, "all_seen", vmgpu_verify_all_seen(v));
+	jsonw_object_end(w);
+	return jsonw_free(w);
 }
 
 static int run_verify(struct vmgpu_ctx *ctx, const struct verify_args *a, struct vmgpu_verify **ret)

@@ -13,106 +13,106 @@ void report_partitions_json(struct json_writer *w, const struct vmgpu_partitions
 {
 	const struct vmgpu_partition_parent *p = vmgpu_partitions_parent(s, pi);
 
-	json_object_begin(w);
-	json_kv_string(w, "parent", p->name);
-	json_kv_bool(w, "pci", p->dev != NULL);
-	json_key(w, "sriov");
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "parent", p->name);
+	jsonw_kv_bool(w, "pci", p->dev != NULL);
+	jsonw_key(w, "sriov");
 	if (p->sriov_total_vfs > 0) {
-		json_object_begin(w);
-		json_kv_int(w, "total_vfs", p->sriov_total_vfs);
-		json_kv_int(w, "num_vfs", p->sriov_num_vfs);
-		json_kv_tristate(w, "autoprobe", p->sriov_autoprobe < 0 ? -1 : p->sriov_autoprobe != 0);
-		json_object_end(w);
+		jsonw_object_begin(w);
+		jsonw_kv_int(w, "total_vfs", p->sriov_total_vfs);
+		jsonw_kv_int(w, "num_vfs", p->sriov_num_vfs);
+		jsonw_kv_tristate(w, "autoprobe", p->sriov_autoprobe < 0 ? -1 : p->sriov_autoprobe != 0);
+		jsonw_object_end(w);
 	} else {
-		json_null(w);
+		jsonw_null(w);
 	}
-	json_key(w, "mdev_types");
-	json_array_begin(w);
+	jsonw_key(w, "mdev_types");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_partitions_n_mdev_types(s, pi); i++) {
 		const struct vmgpu_mdev_type *t = vmgpu_partitions_mdev_type(s, pi, i);
-		json_object_begin(w);
-		json_kv_string(w, "type", t->id);
-		json_kv_string(w, "name", t->name);
-		json_kv_string(w, "description", t->description);
-		json_kv_string(w, "device_api", t->device_api);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "type", t->id);
+		jsonw_kv_string(w, "name", t->name);
+		jsonw_kv_string(w, "description", t->description);
+		jsonw_kv_string(w, "device_api", t->device_api);
 		if (t->available >= 0)
-			json_kv_int(w, "available_instances", t->available);
+			jsonw_kv_int(w, "available_instances", t->available);
 		else
-			json_kv_null(w, "available_instances");
+			jsonw_kv_null(w, "available_instances");
 		if (t->vram_mib)
-			json_kv_uint(w, "vram_mib", t->vram_mib);
+			jsonw_kv_uint(w, "vram_mib", t->vram_mib);
 		else
-			json_kv_null(w, "vram_mib");
-		json_object_end(w);
+			jsonw_kv_null(w, "vram_mib");
+		jsonw_object_end(w);
 	}
-	json_array_end(w);
-	json_key(w, "vf_vgpus");
-	json_array_begin(w);
+	jsonw_array_end(w);
+	jsonw_key(w, "vf_vgpus");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_partitions_n_vf_vgpus(s, pi); i++) {
 		const struct vmgpu_vf_vgpu *v = vmgpu_partitions_vf_vgpu(s, pi, i);
-		json_object_begin(w);
-		json_kv_string(w, "vf", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS));
-		json_kv_uint(w, "current_vgpu_type", v->current);
-		json_key(w, "creatable");
-		json_array_begin(w);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "vf", vmgpu_dev_str(v->vf, VMGPU_STR_ADDRESS));
+		jsonw_kv_uint(w, "current_vgpu_type", v->current);
+		jsonw_key(w, "creatable");
+		jsonw_array_begin(w);
 		for (size_t k = 0; k < vmgpu_partitions_n_vf_vgpu_types(s, pi, i); k++) {
 			const struct vmgpu_vgpu_type *t = vmgpu_partitions_vf_vgpu_type(s, pi, i, k);
-			json_object_begin(w);
-			json_kv_uint(w, "id", t->id);
-			json_kv_string(w, "name", t->name);
-			json_kv_uint(w, "vram_mib", t->vram_mib);
-			json_object_end(w);
+			jsonw_object_begin(w);
+			jsonw_kv_uint(w, "id", t->id);
+			jsonw_kv_string(w, "name", t->name);
+			jsonw_kv_uint(w, "vram_mib", t->vram_mib);
+			jsonw_object_end(w);
 		}
-		json_array_end(w);
-		json_object_end(w);
+		jsonw_array_end(w);
+		jsonw_object_end(w);
 	}
-	json_array_end(w);
-	json_kv_string(w, "render_node", p->render_node);
-	json_key(w, "mig");
+	jsonw_array_end(w);
+	jsonw_kv_string(w, "render_node", p->render_node);
+	jsonw_key(w, "mig");
 	if (p->mig) {
-		json_object_begin(w);
-		json_kv_bool(w, "enabled", p->mig->current);
-		json_kv_bool(w, "pending", p->mig->pending);
-		json_key(w, "profiles");
-		json_array_begin(w);
+		jsonw_object_begin(w);
+		jsonw_kv_bool(w, "enabled", p->mig->current);
+		jsonw_kv_bool(w, "pending", p->mig->pending);
+		jsonw_key(w, "profiles");
+		jsonw_array_begin(w);
 		for (size_t i = 0; i < vmgpu_partitions_n_mig_profiles(s, pi); i++) {
 			const struct vmgpu_mig_profile *m = vmgpu_partitions_mig_profile(s, pi, i);
-			json_object_begin(w);
-			json_kv_uint(w, "id", m->id);
-			json_kv_string(w, "name", m->name);
-			json_kv_uint(w, "slices", m->slices);
-			json_kv_uint(w, "instances", m->instances);
+			jsonw_object_begin(w);
+			jsonw_kv_uint(w, "id", m->id);
+			jsonw_kv_string(w, "name", m->name);
+			jsonw_kv_uint(w, "slices", m->slices);
+			jsonw_kv_uint(w, "instances", m->instances);
 			if (m->available >= 0)
-				json_kv_int(w, "available", m->available);
+				jsonw_kv_int(w, "available", m->available);
 			else
-				json_kv_null(w, "available");
-			json_kv_uint(w, "memory_mib", m->memory_mib);
-			json_kv_uint(w, "multiprocessors", m->multiprocessors);
-			json_kv_uint(w, "copy_engines", m->copy_engines);
-			json_kv_uint(w, "decoders", m->decoders);
-			json_kv_uint(w, "encoders", m->encoders);
-			json_kv_uint(w, "jpegs", m->jpegs);
-			json_kv_uint(w, "ofas", m->ofas);
-			json_object_end(w);
+				jsonw_kv_null(w, "available");
+			jsonw_kv_uint(w, "memory_mib", m->memory_mib);
+			jsonw_kv_uint(w, "multiprocessors", m->multiprocessors);
+			jsonw_kv_uint(w, "copy_engines", m->copy_engines);
+			jsonw_kv_uint(w, "decoders", m->decoders);
+			jsonw_kv_uint(w, "encoders", m->encoders);
+			jsonw_kv_uint(w, "jpegs", m->jpegs);
+			jsonw_kv_uint(w, "ofas", m->ofas);
+			jsonw_object_end(w);
 		}
-		json_array_end(w);
-		json_object_end(w);
+		jsonw_array_end(w);
+		jsonw_object_end(w);
 	} else {
-		json_null(w);
+		jsonw_null(w);
 	}
-	json_key(w, "mdevs");
-	json_array_begin(w);
+	jsonw_key(w, "mdevs");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_partitions_n_mdevs(s); i++) {
 		const struct vmgpu_mdev *m = vmgpu_partitions_mdev(s, i);
 		if (strcmp(m->parent, p->name) != 0)
 			continue;
-		json_object_begin(w);
-		json_kv_string(w, "uuid", m->uuid);
-		json_kv_string(w, "type", m->type);
-		json_object_end(w);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "uuid", m->uuid);
+		jsonw_kv_string(w, "type", m->type);
+		jsonw_object_end(w);
 	}
-	json_array_end(w);
-	json_object_end(w);
+	jsonw_array_end(w);
+	jsonw_object_end(w);
 }
 
 /* MIG instances are no PCI functions: a VM gets one through a MIG-backed

@@ -93,52 +93,52 @@ int report_plan_text(FILE *f, const char *root, const char *op, const struct vmg
 int report_plan_json(FILE *f, const char *op, const struct vmgpu_plan *p, bool dry_run, const char *result,
 		     const char *error, bool pretty)
 {
-	struct json_writer *w = json_new(f, pretty);
+	struct json_writer *w = jsonw_new(f, pretty);
 
 	if (!w)
 		return -1;
-	json_object_begin(w);
-	json_kv_string(w, "schema", "vmgpu.plan/1");
-	json_kv_string(w, "op", op);
-	json_kv_bool(w, "dry_run", dry_run);
-	json_kv_string(w, "result", result);
-	json_kv_string(w, "error", error);
-	json_key(w, "devices");
-	json_array_begin(w);
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "schema", "vmgpu.plan/1");
+	jsonw_kv_string(w, "op", op);
+	jsonw_kv_bool(w, "dry_run", dry_run);
+	jsonw_kv_string(w, "result", result);
+	jsonw_kv_string(w, "error", error);
+	jsonw_key(w, "devices");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_plan_n_devices(p); i++)
-		json_string(w, vmgpu_dev_str(vmgpu_plan_device(p, i), VMGPU_STR_ADDRESS));
-	json_array_end(w);
-	json_key(w, "refusals");
-	json_array_begin(w);
+		jsonw_string(w, vmgpu_dev_str(vmgpu_plan_device(p, i), VMGPU_STR_ADDRESS));
+	jsonw_array_end(w);
+	jsonw_key(w, "refusals");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_plan_n_refusals(p); i++) {
 		struct vmgpu_reason r;
 		bool forced;
 		if (vmgpu_plan_refusal(p, i, &r, &forced) < 0)
 			continue;
-		json_object_begin(w);
-		json_kv_string(w, "code", r.code);
-		json_kv_string(w, "message", r.message);
-		json_kv_string(w, "fix", r.fix);
-		json_kv_bool(w, "forced", forced);
-		json_object_end(w);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "code", r.code);
+		jsonw_kv_string(w, "message", r.message);
+		jsonw_kv_string(w, "fix", r.fix);
+		jsonw_kv_bool(w, "forced", forced);
+		jsonw_object_end(w);
 	}
-	json_array_end(w);
-	json_key(w, "steps");
-	json_array_begin(w);
+	jsonw_array_end(w);
+	jsonw_key(w, "steps");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < vmgpu_plan_n_steps(p); i++) {
 		struct vmgpu_step s;
 		if (vmgpu_plan_step(p, i, &s) < 0)
 			continue;
-		json_object_begin(w);
-		json_kv_string(w, "kind", kind_names[s.kind]);
-		json_kv_string(w, "device", s.dev ? vmgpu_dev_str(s.dev, VMGPU_STR_ADDRESS) : NULL);
-		json_kv_string(w, "path", s.path);
-		json_kv_string(w, "value", s.value);
-		json_kv_string(w, "expect", s.expect);
-		json_kv_string(w, "summary", s.summary);
-		json_object_end(w);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "kind", kind_names[s.kind]);
+		jsonw_kv_string(w, "device", s.dev ? vmgpu_dev_str(s.dev, VMGPU_STR_ADDRESS) : NULL);
+		jsonw_kv_string(w, "path", s.path);
+		jsonw_kv_string(w, "value", s.value);
+		jsonw_kv_string(w, "expect", s.expect);
+		jsonw_kv_string(w, "summary", s.summary);
+		jsonw_object_end(w);
 	}
-	json_array_end(w);
-	json_object_end(w);
-	return json_free(w);
+	jsonw_array_end(w);
+	jsonw_object_end(w);
+	return jsonw_free(w);
 }

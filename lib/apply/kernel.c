@@ -37,7 +37,7 @@ static void linux_wait(struct vmgpu_ctx *ctx, unsigned ms)
  */
 static int linux_group_viable(struct vmgpu_ctx *ctx, const char *devnode, char *why, size_t sz)
 {
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, devnode, O_RDWR);
+	_cleanup_close_ int fd = root_openat(ctx, ctx->root_fd, devnode, O_RDWR);
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct stat sb;
 
@@ -86,10 +86,10 @@ int kernel_driver(struct vmgpu_ctx *ctx, const char *addr, char *buf, size_t sz)
 	int r;
 
 	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s", addr);
-	dfd = sysfs_open(ctx, ctx->root_fd, path, O_PATH | O_DIRECTORY);
+	dfd = root_openat(ctx, ctx->root_fd, path, O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		return dfd;
-	r = sysfs_link_basename(dfd, "driver", buf, sz);
+	r = root_link_basename(dfd, "driver", buf, sz);
 	if (r == -ENOENT) {
 		buf[0] = '\0';
 		return 0;

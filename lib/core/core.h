@@ -62,20 +62,20 @@ void vmgpu_log(struct vmgpu_ctx *ctx, int priority, const char *file, int line, 
 
 /* Open PATH below DIRFD without letting ".." or absolute symlinks leave the
  * host root (openat2 RESOLVE_IN_ROOT when DIRFD is the root). */
-_must_check_ int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags);
+_must_check_ int root_openat(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags);
 /* opendir() of a directory below the host root. */
 int root_opendir(struct vmgpu_ctx *ctx, const char *path, DIR **ret);
 /* Read a text attribute with one read(), NUL-terminated, one trailing
  * newline stripped. -EFBIG when it does not fit BUFSZ-1 bytes. */
-int sysfs_read_str(int dirfd, const char *name, char *buf, size_t bufsz);
+int root_attr_read(int dirfd, const char *name, char *buf, size_t bufsz);
 /* The same for a path below the host root (proc/cmdline, ...). */
 _must_check_ int root_read_str(struct vmgpu_ctx *ctx, const char *path, char *buf, size_t bufsz);
 /* Read a whole (binary) file up to MAX bytes; returns the length read. */
-ssize_t sysfs_read_bin(int dirfd, const char *name, void *buf, size_t max);
+ssize_t root_attr_read_bin(int dirfd, const char *name, void *buf, size_t max);
 /* Target of symlink NAME, NUL-terminated. */
-int sysfs_readlink(int dirfd, const char *name, char *buf, size_t bufsz);
+int root_readlinkat(int dirfd, const char *name, char *buf, size_t bufsz);
 /* Basename of the target of symlink NAME. */
-int sysfs_link_basename(int dirfd, const char *name, char *buf, size_t bufsz);
+int root_link_basename(int dirfd, const char *name, char *buf, size_t bufsz);
 /* Read a whole text file below the host root (proc/iomem); *ret is malloc'ed. */
 int root_read_text(struct vmgpu_ctx *ctx, const char *path, char **ret, size_t *ret_len);
 /* A decimal attribute below the host root ("16", "-1"): 0 or -errno. */

@@ -17,7 +17,7 @@
 
 #include "core.h"
 
-int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags)
+int root_openat(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags)
 {
 	static bool no_openat2;
 	int fd;
@@ -51,7 +51,7 @@ int sysfs_open(struct vmgpu_ctx *ctx, int dirfd, const char *path, int flags)
 
 int root_opendir(struct vmgpu_ctx *ctx, const char *path, DIR **ret)
 {
-	int fd = sysfs_open(ctx, ctx->root_fd, path, O_RDONLY | O_DIRECTORY);
+	int fd = root_openat(ctx, ctx->root_fd, path, O_RDONLY | O_DIRECTORY);
 	DIR *d;
 
 	if (fd < 0)
@@ -91,7 +91,7 @@ static int read_str_fd(int fd, char *buf, size_t bufsz)
 	return 0;
 }
 
-int sysfs_read_str(int dirfd, const char *name, char *buf, size_t bufsz)
+int root_attr_read(int dirfd, const char *name, char *buf, size_t bufsz)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
@@ -102,7 +102,7 @@ int sysfs_read_str(int dirfd, const char *name, char *buf, size_t bufsz)
 
 int root_read_str(struct vmgpu_ctx *ctx, const char *path, char *buf, size_t bufsz)
 {
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_RDONLY | O_NOCTTY);
+	_cleanup_close_ int fd = root_openat(ctx, ctx->root_fd, path, O_RDONLY | O_NOCTTY);
 
 	if (fd < 0)
 		return fd;
@@ -121,14 +121,14 @@ int root_read_int(struct vmgpu_ctx *ctx, const char *path, int *ret)
 
 bool root_exists(struct vmgpu_ctx *ctx, const char *path)
 {
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_PATH);
+	_cleanup_close_ int fd = root_openat(ctx, ctx->root_fd, path, O_PATH);
 
 	return fd >= 0;
 }
 
 /* Binary attributes (config) are plain files that honour offsets: pread
  * until EOF or MAX. */
-ssize_t sysfs_read_bin(int dirfd, const char *name, void *buf, size_t max)
+ssize_t root_attr_read_bin(int dirfd, const char *name, void *buf, size_t max)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	size_t got = 0;
@@ -148,7 +148,7 @@ ssize_t sysfs_read_bin(int dirfd, const char *name, void *buf, size_t max)
 	return (ssize_t)got;
 }
 
-int sysfs_readlink(int dirfd, const char *name, char *buf, size_t bufsz)
+int root_readlinkat(int dirfd, const char *name, char *buf, size_t bufsz)
 {
 	ssize_t n = readlinkat(dirfd, name, buf, bufsz);
 
@@ -160,10 +160,10 @@ int sysfs_readlink(int dirfd, const char *name, char *buf, size_t bufsz)
 	return 0;
 }
 
-int sysfs_link_basename(int dirfd, const char *name, char *buf, size_t bufsz)
+int root_link_basename(int dirfd, const char *name, char *buf, size_t bufsz)
 {
 	char target[512];
-	int r = sysfs_readlink(dirfd, name, target, sizeof(target));
+	int r = root_readlinkat(dirfd, name, target, sizeof(target));
 	const char *base;
 
 	if (r < 0)
@@ -178,7 +178,7 @@ int sysfs_link_basename(int dirfd, const char *name, char *buf, size_t bufsz)
 
 int root_read_text(struct vmgpu_ctx *ctx, const char *path, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_RDONLY | O_NOCTTY);
+	_cleanup_close_ int fd = root_openat(ctx, ctx->root_fd, path, O_RDONLY | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 
@@ -216,7 +216,7 @@ int root_read_text(struct vmgpu_ctx *ctx, const char *path, char **ret, size_t *
 
 int root_write_attr(struct vmgpu_ctx *ctx, const char *path, const char *value)
 {
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, path, O_WRONLY | O_NOCTTY);
+	_cleanup_close_ int fd = root_openat(ctx, ctx->root_fd, path, O_WRONLY | O_NOCTTY);
 	size_t len = strlen(value);
 	ssize_t n;
 
@@ -254,7 +254,7 @@ int root_write_file(struct vmgpu_ctx *ctx, const char *path, const char *content
 		*p = '/';
 	}
 	(void)mkdirat(ctx->root_fd, dir, 0755);
-	dfd = sysfs_open(ctx, ctx->root_fd, dir, O_RDONLY | O_DIRECTORY);
+	dfd = root_openat(ctx, ctx->root_fd, dir, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return dfd;
 	return write_atomic(dfd, slash + 1, content);

@@ -367,7 +367,7 @@ void dev_free(struct vmgpu_dev *dev)
 static void read_config(struct vmgpu_dev *dev, int dfd, bool as_root)
 {
 	uint8_t buf[4096];
-	ssize_t n = sysfs_read_bin(dfd, "config", buf, sizeof(buf));
+	ssize_t n = root_attr_read_bin(dfd, "config", buf, sizeof(buf));
 
 	dev->cfg_full = true;
 	config_decode(buf, n > 0 ? (size_t)n : 0, &dev->cfg);
@@ -392,7 +392,7 @@ const struct config_info *dev_cfg(const struct vmgpu_dev *cdev)
 	if (dev->cfg_full)
 		return &dev->cfg;
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", dev->address);
-	dfd = sysfs_open(ctx, ctx->root_fd, rel, O_PATH | O_DIRECTORY);
+	dfd = root_openat(ctx, ctx->root_fd, rel, O_PATH | O_DIRECTORY);
 	if (dfd < 0) {
 		dev->cfg_full = true; /* gone: keep the header we have */
 		return &dev->cfg;

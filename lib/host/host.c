@@ -116,7 +116,7 @@ static int read_interrupt_remapping(struct vmgpu_host *host)
 static enum vmgpu_module_state read_vfio_pci(struct vmgpu_host *host)
 {
 	struct vmgpu_ctx *ctx = host->ctx;
-	_cleanup_close_ int fd = sysfs_open(ctx, ctx->root_fd, "sys/module/vfio_pci", O_PATH | O_DIRECTORY);
+	_cleanup_close_ int fd = root_openat(ctx, ctx->root_fd, "sys/module/vfio_pci", O_PATH | O_DIRECTORY);
 	const char *files[] = { "modules.dep", "modules.builtin" };
 	bool any = false;
 

@@ -40,7 +40,7 @@ static int nodes_add(char ***list, size_t *n, const char *s)
 	return 0;
 }
 
-void dev_nodes_free(struct dev_nodes *dn)
+void inuse_nodes_free(struct dev_nodes *dn)
 {
 	for (size_t i = 0; i < dn->n_paths; i++)
 		free(dn->paths[i]);
@@ -54,7 +54,7 @@ void dev_nodes_free(struct dev_nodes *dn)
 	memset(dn, 0, sizeof(*dn));
 }
 
-int dev_nodes_add_paths(struct dev_nodes *into, const struct dev_nodes *from)
+int inuse_nodes_add_paths(struct dev_nodes *into, const struct dev_nodes *from)
 {
 	for (size_t i = 0; i < from->n_paths; i++)
 		if (nodes_add(&into->paths, &into->n_paths, from->paths[i]) < 0)
@@ -62,7 +62,7 @@ int dev_nodes_add_paths(struct dev_nodes *into, const struct dev_nodes *from)
 	return 0;
 }
 
-bool dev_nodes_has_path(const struct dev_nodes *dn, const char *path)
+bool inuse_nodes_has_path(const struct dev_nodes *dn, const char *path)
 {
 	for (size_t i = 0; i < dn->n_paths; i++)
 		if (strcmp(dn->paths[i], path) == 0)
@@ -75,7 +75,7 @@ static void classify(struct walk *w, int dfd, const char *name)
 {
 	char subsys[64], path[300];
 
-	if (sysfs_link_basename(dfd, "subsystem", subsys, sizeof(subsys)) < 0)
+	if (root_link_basename(dfd, "subsystem", subsys, sizeof(subsys)) < 0)
 		return;
 	if (strcmp(subsys, "block") == 0) {
 		(void)nodes_add(&w->nodes->blocks, &w->nodes->n_blocks, name);
@@ -144,7 +144,7 @@ static void nvidia_node(struct vmgpu_ctx *ctx, const struct vmgpu_dev *dev, stru
 	}
 }
 
-int dev_find_nodes(struct vmgpu_ctx *ctx, const struct vmgpu_dev *dev, struct dev_nodes *ret)
+int inuse_find_nodes(struct vmgpu_ctx *ctx, const struct vmgpu_dev *dev, struct dev_nodes *ret)
 {
 	char rel[512];
 	struct walk w = { ctx, ret };
@@ -152,7 +152,7 @@ int dev_find_nodes(struct vmgpu_ctx *ctx, const struct vmgpu_dev *dev, struct de
 
 	memset(ret, 0, sizeof(*ret));
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", dev->address);
-	dfd = sysfs_open(ctx, ctx->root_fd, rel, O_RDONLY | O_DIRECTORY);
+	dfd = root_openat(ctx, ctx->root_fd, rel, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return dfd;
 	walk_dir(&w, dfd, 0);
@@ -199,7 +199,7 @@ static void block_family(struct vmgpu_ctx *ctx, const char *name, char ***out, s
 	}
 }
 
-int dev_block_in_use(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz)
+int inuse_block(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz)
 {
 	_cleanup_free_ char *mounts = NULL, *swaps = NULL;
 	char **family = NULL;
@@ -246,7 +246,7 @@ int dev_block_in_use(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *de
  * 00000000 for the default route; proc/net/ipv6_route: destination all
  * zeros, prefix length 00, interface in the last column.
  */
-int dev_carries_default_route(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz)
+int inuse_default_route(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz)
 {
 	_cleanup_free_ char *v4 = NULL, *v6 = NULL;
 
@@ -278,7 +278,7 @@ int dev_carries_default_route(struct vmgpu_ctx *ctx, const struct dev_nodes *dn,
 }
 
 /* Every process holding one of the nodes open (proc/<pid>/fd/<n> links). */
-int dev_openers(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, struct opener **ret, size_t *ret_n,
+int inuse_openers(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, struct opener **ret, size_t *ret_n,
 		bool *ret_incomplete)
 {
 	struct opener *list = NULL;
@@ -307,9 +307,9 @@ int dev_openers(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, struct opener
 			continue;
 		}
 		while ((fe = readdir(fds))) {
-			if (fe->d_name[0] == '.' || sysfs_readlink(dirfd(fds), fe->d_name, target, sizeof(target)) < 0)
+			if (fe->d_name[0] == '.' || root_readlinkat(dirfd(fds), fe->d_name, target, sizeof(target)) < 0)
 				continue;
-			if (!dev_nodes_has_path(dn, target))
+			if (!inuse_nodes_has_path(dn, target))
 				continue;
 			bool dup = false;
 			for (size_t i = 0; i < n && !dup; i++)

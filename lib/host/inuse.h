@@ -19,14 +19,14 @@ struct opener {
 	char node[300];
 };
 
-int dev_find_nodes(struct vmgpu_ctx *ctx, const struct vmgpu_dev *dev, struct dev_nodes *ret);
-void dev_nodes_free(struct dev_nodes *dn);
-/* Add FROM's device nodes to INTO's (one dev_openers() walk for several
+int inuse_find_nodes(struct vmgpu_ctx *ctx, const struct vmgpu_dev *dev, struct dev_nodes *ret);
+void inuse_nodes_free(struct dev_nodes *dn);
+/* Add FROM's device nodes to INTO's (one inuse_openers() walk for several
  * functions); -ENOMEM. */
-int dev_nodes_add_paths(struct dev_nodes *into, const struct dev_nodes *from);
-bool dev_nodes_has_path(const struct dev_nodes *dn, const char *path);
+int inuse_nodes_add_paths(struct dev_nodes *into, const struct dev_nodes *from);
+bool inuse_nodes_has_path(const struct dev_nodes *dn, const char *path);
 /* 1 with DESC filled when in use, 0 when not. */
-int dev_block_in_use(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz);
-int dev_carries_default_route(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz);
-int dev_openers(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, struct opener **ret, size_t *ret_n,
+int inuse_block(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz);
+int inuse_default_route(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, char *desc, size_t descsz);
+int inuse_openers(struct vmgpu_ctx *ctx, const struct dev_nodes *dn, struct opener **ret, size_t *ret_n,
 		bool *ret_incomplete);

@@ -20,7 +20,7 @@ static int read_hex_attr(int dfd, const char *name, uint64_t max, uint64_t *ret)
 {
 	char buf[64];
 	uint64_t v;
-	int r = sysfs_read_str(dfd, name, buf, sizeof(buf));
+	int r = root_attr_read(dfd, name, buf, sizeof(buf));
 
 	if (r < 0)
 		return r;
@@ -37,7 +37,7 @@ static char *read_str_dup(int dfd, const char *name)
 {
 	char buf[256];
 
-	if (sysfs_read_str(dfd, name, buf, sizeof(buf)) < 0)
+	if (root_attr_read(dfd, name, buf, sizeof(buf)) < 0)
 		return NULL;
 	return strdup(buf);
 }
@@ -46,7 +46,7 @@ static char *link_basename_dup(int dfd, const char *name)
 {
 	char buf[256];
 
-	if (sysfs_link_basename(dfd, name, buf, sizeof(buf)) < 0)
+	if (root_link_basename(dfd, name, buf, sizeof(buf)) < 0)
 		return NULL;
 	return strdup(buf);
 }
@@ -104,7 +104,7 @@ static void read_ids(struct vmgpu_dev *dev, int dfd)
 static void read_config_header(struct vmgpu_dev *dev, int dfd)
 {
 	uint8_t buf[64];
-	ssize_t n = sysfs_read_bin(dfd, "config", buf, sizeof(buf));
+	ssize_t n = root_attr_read_bin(dfd, "config", buf, sizeof(buf));
 
 	config_decode(buf, n > 0 ? (size_t)n : 0, &dev->cfg);
 }
@@ -114,7 +114,7 @@ static void read_resources(struct vmgpu_dev *dev, int dfd)
 	char buf[RESOURCE_MAX_LINES * 60 + 16];
 
 	dev->n_res = -1;
-	if (sysfs_read_str(dfd, "resource", buf, sizeof(buf)) < 0) {
+	if (root_attr_read(dfd, "resource", buf, sizeof(buf)) < 0) {
 		dev_add_unknown(dev, "BARs: resource not readable");
 		return;
 	}
@@ -127,7 +127,7 @@ static void read_int_attr(int dfd, const char *name, int *ret)
 {
 	char buf[32];
 
-	if (sysfs_read_str(dfd, name, buf, sizeof(buf)) < 0 || parse_int(buf, 10, ret) < 0)
+	if (root_attr_read(dfd, name, buf, sizeof(buf)) < 0 || parse_int(buf, 10, ret) < 0)
 		*ret = -1;
 }
 
@@ -137,7 +137,7 @@ static void read_links(struct vmgpu_dev *dev, int dfd)
 
 	dev->driver = link_basename_dup(dfd, "driver");
 	dev->iommu_group = -1;
-	if (sysfs_link_basename(dfd, "iommu_group", buf, sizeof(buf)) == 0 &&
+	if (root_link_basename(dfd, "iommu_group", buf, sizeof(buf)) == 0 &&
 	    parse_int(buf, 10, &dev->iommu_group) < 0)
 		dev->iommu_group = -1;
 	dev->physfn = link_basename_dup(dfd, "physfn");
@@ -175,7 +175,7 @@ static char *device_path(int devices_fd, const char *name)
 	char target[1024];
 	const char *p;
 
-	if (sysfs_readlink(devices_fd, name, target, sizeof(target)) < 0)
+	if (root_readlinkat(devices_fd, name, target, sizeof(target)) < 0)
 		return strdup(name); /* not a link (flat snapshot) */
 	p = strstr(target, "devices/");
 	while (p && p != target && p[-1] != '/')
@@ -192,7 +192,7 @@ static int scan_one(struct vmgpu_host *host, int devices_fd, const char *name,
 	int dfd;
 
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", name);
-	dfd = sysfs_open(ctx, ctx->root_fd, rel, O_PATH | O_DIRECTORY);
+	dfd = root_openat(ctx, ctx->root_fd, rel, O_PATH | O_DIRECTORY);
 	if (dfd < 0) {
 		WARN(ctx, "%s: cannot open device directory: %s", name, strerror(-dfd));
 		return dfd;

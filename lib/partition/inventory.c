@@ -81,7 +81,7 @@ static char *type_attr(int tfd, const char *attr)
 {
 	char buf[1024];
 
-	return tfd >= 0 && sysfs_read_str(tfd, attr, buf, sizeof(buf)) == 0 ? strdup(buf) : NULL;
+	return tfd >= 0 && root_attr_read(tfd, attr, buf, sizeof(buf)) == 0 ? strdup(buf) : NULL;
 }
 
 /*
@@ -208,12 +208,12 @@ static const char *render_node(struct vmgpu_partitions *s, const struct vmgpu_de
 	struct dev_nodes dn;
 	const char *r = NULL;
 
-	if (dev_find_nodes(s->host->ctx, d, &dn) < 0)
+	if (inuse_find_nodes(s->host->ctx, d, &dn) < 0)
 		return NULL;
 	for (size_t i = 0; i < dn.n_paths && !r; i++)
 		if (strncmp(dn.paths[i], "/dev/dri/renderD", 16) == 0)
 			r = keep_dup(s, dn.paths[i]);
-	dev_nodes_free(&dn);
+	inuse_nodes_free(&dn);
 	return r;
 }
 
@@ -355,14 +355,14 @@ static void read_mdevs(struct vmgpu_partitions *s)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s", de->d_name);
-		int dfd = sysfs_open(ctx, ctx->root_fd, path, O_PATH | O_DIRECTORY);
+		int dfd = root_openat(ctx, ctx->root_fd, path, O_PATH | O_DIRECTORY);
 		if (dfd < 0)
 			continue;
-		if (sysfs_link_basename(dfd, "mdev_type", type, sizeof(type)) < 0)
+		if (root_link_basename(dfd, "mdev_type", type, sizeof(type)) < 0)
 			type[0] = '\0';
 		close(dfd);
 		/* The instance lives below its parent: .../<parent>/<uuid>. */
-		if (sysfs_readlink(dirfd(d), de->d_name, target, sizeof(target)) < 0 || !(slash = strrchr(target, '/')))
+		if (root_readlinkat(dirfd(d), de->d_name, target, sizeof(target)) < 0 || !(slash = strrchr(target, '/')))
 			continue;
 		*slash = '\0';
 		slash = strrchr(target, '/');

@@ -111,7 +111,7 @@ static bool group_in_use(struct vmgpu_ctx *ctx, int group, char *who, size_t sz)
 	if (group < 0)
 		return false;
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	(void)dev_openers(ctx, &dn, &op, &n, &incomplete);
+	(void)inuse_openers(ctx, &dn, &op, &n, &incomplete);
 	used = n > 0;
 	if (used)
 		snprintf(who, sz, "PID %d (%s)", op[0].pid, op[0].comm);
@@ -127,10 +127,10 @@ static bool mdev_in_use(struct vmgpu_ctx *ctx, const char *uuid, char *who, size
 	int dfd;
 
 	snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s", uuid);
-	dfd = sysfs_open(ctx, ctx->root_fd, path, O_PATH | O_DIRECTORY);
+	dfd = root_openat(ctx, ctx->root_fd, path, O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		return false;
-	if (sysfs_link_basename(dfd, "iommu_group", grp, sizeof(grp)) == 0)
+	if (root_link_basename(dfd, "iommu_group", grp, sizeof(grp)) == 0)
 		(void)parse_int(grp, 10, &group);
 	close(dfd);
 	return group_in_use(ctx, group, who, sz);

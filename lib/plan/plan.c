@@ -121,9 +121,9 @@ static void refuse_if_host_uses(struct vmgpu_plan *p, struct vmgpu_dev *dev, con
 	struct vmgpu_ctx *ctx = p->host->ctx;
 	char desc[256];
 
-	if (dev_block_in_use(ctx, dn, desc, sizeof(desc)) == 1)
+	if (inuse_block(ctx, dn, desc, sizeof(desc)) == 1)
 		plan_refuse(p, REFUSE_HOST_DISK_IN_USE, "%s: %s; the host would lose it.", dev->address, desc);
-	if (dev_carries_default_route(ctx, dn, desc, sizeof(desc)) == 1)
+	if (inuse_default_route(ctx, dn, desc, sizeof(desc)) == 1)
 		plan_refuse(p, REFUSE_HOST_NETWORK_IN_USE, "%s: %s; the host would lose its network.", dev->address, desc);
 }
 
@@ -168,21 +168,21 @@ static void refuse_if_in_use(struct vmgpu_plan *p, bool vm_nodes_only)
 	}
 	/* A function whose nodes cannot be found is left without checks. */
 	for (size_t i = 0; i < p->n_devs; i++)
-		if (dev_find_nodes(ctx, p->devs[i], &dn[i]) == 0 && dev_nodes_add_paths(&all, &dn[i]) < 0)
+		if (inuse_find_nodes(ctx, p->devs[i], &dn[i]) == 0 && inuse_nodes_add_paths(&all, &dn[i]) < 0)
 			p->failed = true;
 	if (!p->failed)
-		(void)dev_openers(ctx, &all, &op, &n_op, &incomplete);
+		(void)inuse_openers(ctx, &all, &op, &n_op, &incomplete);
 	for (size_t i = 0; i < p->n_devs; i++) {
 		if (!vm_nodes_only)
 			refuse_if_host_uses(p, p->devs[i], &dn[i]);
 		for (size_t k = 0; k < n_op; k++)
-			if (dev_nodes_has_path(&dn[i], op[k].node))
+			if (inuse_nodes_has_path(&dn[i], op[k].node))
 				refuse_opener(p, p->devs[i], &op[k], vm_nodes_only);
-		dev_nodes_free(&dn[i]);
+		inuse_nodes_free(&dn[i]);
 	}
 	free(op);
 	free(dn);
-	dev_nodes_free(&all);
+	inuse_nodes_free(&all);
 }
 
 /* The group of the plan's function I is one of an earlier function's. The

@@ -175,7 +175,7 @@ int state_read_root(struct vmgpu_ctx *ctx, struct jstate *ret)
 /* <root>/var/lib/vmgpu, created when CREATE. */
 int state_dir_open(struct vmgpu_ctx *ctx, bool create)
 {
-	int fd = sysfs_open(ctx, ctx->root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY);
+	int fd = root_openat(ctx, ctx->root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY);
 
 	if (fd >= 0 || fd != -ENOENT || !create)
 		return fd;
@@ -183,7 +183,7 @@ int state_dir_open(struct vmgpu_ctx *ctx, bool create)
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
 		if (mkdirat(ctx->root_fd, parts[i], 0755) < 0 && errno != EEXIST)
 			return negative_errno();
-	return sysfs_open(ctx, ctx->root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY);
+	return root_openat(ctx, ctx->root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY);
 }
 
 int state_read(int dirfd, struct jstate *ret)
