@@ -58,8 +58,22 @@ void dlsym_optional(void *dl, void **sym, const char *name);
 #define ELF_NOTE_DLOPEN_CONCAT_(a, b) a##b
 #define ELF_NOTE_DLOPEN_CONCAT(a, b) ELF_NOTE_DLOPEN_CONCAT_(a, b)
 
+/* ASan pads instrumented globals with redzones, which would break the
+ * note section into pieces readelf cannot walk: notes are not instrumented. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ELF_NOTE_NO_ASAN __attribute__((no_sanitize("address")))
+#endif
+#endif
+#if !defined(ELF_NOTE_NO_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define ELF_NOTE_NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#ifndef ELF_NOTE_NO_ASAN
+#define ELF_NOTE_NO_ASAN
+#endif
+
 #define ELF_NOTE_DLOPEN_(json, variable)                                                          \
-	__attribute__((used, section(".note.dlopen"))) _Alignas(sizeof(uint32_t)) static const struct { \
+	ELF_NOTE_NO_ASAN __attribute__((used, section(".note.dlopen"))) _Alignas(sizeof(uint32_t)) static const struct { \
 		struct {                                                                          \
 			uint32_t n_namesz, n_descsz, n_type;                                      \
 		} nhdr;                                                                           \

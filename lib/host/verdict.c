@@ -24,6 +24,8 @@ struct vmgpu_verdict {
 
 /* CODE in its situation FORM (reasons.c), with the message FMT. */
 static void add_reason_va(struct vmgpu_verdict *v, enum reason_code code, unsigned form, const char *fmt,
+			  va_list ap) _printf_(4, 0);
+static void add_reason_va(struct vmgpu_verdict *v, enum reason_code code, unsigned form, const char *fmt,
 			  va_list ap)
 {
 	const struct reason_info *ri = reason_info(code);
