@@ -63,6 +63,12 @@ static int common_option(struct tool_opts *opts, int c, const char *arg)
 {
 	switch (c) {
 	case 'r':
+		/* "" would read as the live host: a script's empty variable must
+		 * not silently survey (or change) this machine */
+		if (!*arg) {
+			tool_error("--root: empty directory name (the live host is --root /)");
+			return -1;
+		}
 		opts->root = arg;
 		return 1;
 	case 'j':

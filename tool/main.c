@@ -5,6 +5,7 @@
  * the exit codes (tool.h). Each command is a file of its own, cmd-NAME.c,
  * that defines its struct tool_cmd.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,19 @@ static void usage(FILE *f)
 		   "Exit status: 0 ok, 1 usage error (verify: also a device not seen), 2 failure (host\n"
 		   "unreadable, device not found), 3 refused as unsafe (nothing changed).\n"
 		   "See vmgpu(8).\n");
+}
+
+/*
+ * A report nobody got is no success: stdout is flushed here and a write
+ * error (a full disk, /dev/full) turns exit 0 into 2, with one line.
+ */
+static int output_checked(int rc)
+{
+	/* a command that failed has said why already */
+	if (rc != EXIT_OK || (fflush(stdout) == 0 && !ferror(stdout)))
+		return rc;
+	tool_error("cannot write the output: %s", strerror(errno ? errno : EIO));
+	return EXIT_FAILED;
 }
 
 int main(int argc, char **argv)
@@ -85,7 +99,7 @@ int main(int argc, char **argv)
 			int cmd_argc = argc - optind;
 			optind = 0; /* full restart of getopt (0, not 1: it also resets GNU
 				     * argument permutation, so options may follow DEVICEs) */
-			return commands[i]->run(&opts, cmd_argc, cmd_argv);
+			return output_checked(commands[i]->run(&opts, cmd_argc, cmd_argv));
 		}
 	}
 	tool_error("unknown command '%s'; try 'vmgpu --help'", argv[optind]);

@@ -68,6 +68,8 @@ run "bad --color" 1 "$VMGPU" --color=purple survey
 one_line_error "bad --color"
 
 # --- the host root ---
+run "empty root" 1 "$VMGPU" --root "" survey
+one_line_error "empty root"
 run "missing root" 2 "$VMGPU" --root "$tmp/does-not-exist" survey
 one_line_error "missing root"
 echo x >"$tmp/afile"
@@ -296,6 +298,33 @@ if command -v qemu-system-x86_64 >/dev/null; then
 	wait "$qemu" 2>/dev/null
 else
 	echo "ok - verify against QEMU # SKIP no qemu-system-x86_64"
+fi
+
+# --- a report that cannot be written is no success: exit 2, one line ---
+full() { # full NAME CMD...: stdout to /dev/full
+	local name=$1
+	shift
+	"$@" >/dev/full 2>"$tmp/err"
+	local rc=$?
+	# one error line (a note such as the GeForce one may stand beside it)
+	if [ "$rc" -eq 2 ] && [ "$(grep -c '^vmgpu: cannot write' "$tmp/err")" -eq 1 ] &&
+		[ "$(grep -vc '^vmgpu: note: ' "$tmp/err")" -eq 1 ]; then
+		ok "$name > /dev/full: exit 2, one line"
+	else
+		bad "$name > /dev/full: exit $rc, expected 2 and one line" "$(cat "$tmp/err")"
+	fi
+}
+if [ -w /dev/full ]; then
+	full "survey" "$VMGPU" --root "$gpu" survey
+	full "survey --json" "$VMGPU" --root "$gpu" survey --json
+	full "attach --format qemu" "$VMGPU" --root "$gpu" attach 01:00.0 --vm d --format qemu
+	full "attach --format powershell" "$VMGPU" --root "$gpu" attach 01:00.0 --vm d --format powershell
+	full "attach --gpu-pv" "$VMGPU" --root "$gpu" attach --gpu-pv 01:00.0 --vm g --share 25 --format powershell
+	full "assign --dry-run" "$VMGPU" --root "$gpu" assign --dry-run 01:00.0
+	full "partition list" "$VMGPU" --root "$gpu" partition list
+	full "status" "$VMGPU" --root "$gpu" status
+else
+	ok "output to /dev/full # SKIP no writable /dev/full"
 fi
 
 # Nothing above changed the fixture.
