@@ -79,6 +79,8 @@ void vmgpu_ctx_unlock(struct vmgpu_ctx *ctx);
  */
 int vmgpu_parse_address(const char *s, uint32_t *ret_domain, uint8_t *ret_bus,
 			uint8_t *ret_dev, uint8_t *ret_fn);
+/* S is a UUID as mdevs are named: 8-4-4-4-12 hex digits, either case. */
+bool vmgpu_is_uuid(const char *s);
 
 /* ---- host --------------------------------------------------------------- */
 

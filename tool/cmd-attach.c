@@ -208,18 +208,6 @@ static int print_rendering(const struct vmgpu_vm_layout *l, const struct attach_
 	return print_rendered(k, out, "UTF-8 without control characters");
 }
 
-static bool is_uuid(const char *s)
-{
-	static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (strlen(s) != sizeof(pattern) - 1)
-		return false;
-	for (size_t i = 0; pattern[i]; i++)
-		if (pattern[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
-			return false;
-	return true;
-}
-
 static int print_or_apply(const struct attach_args *a, bool attach, const char *render_node)
 {
 	const char *const *uuids = (const char *const *)(a->what == WHAT_MDEV ? a->devices : NULL);
@@ -259,7 +247,7 @@ static int run_mdev(struct tool_opts *opts, const struct attach_args *a, bool at
 	int rc = EXIT_FAILED;
 
 	for (size_t i = 0; i < a->n_devices; i++)
-		if (!is_uuid(a->devices[i])) {
+		if (!vmgpu_is_uuid(a->devices[i])) {
 			tool_error("'%s' is not an mdev UUID (see vmgpu partition list)", a->devices[i]);
 			return EXIT_USAGE;
 		}

@@ -38,18 +38,6 @@ static void verify_usage(FILE *f)
 	      f);
 }
 
-static bool is_uuid(const char *s)
-{
-	static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (strlen(s) != sizeof(pattern) - 1)
-		return false;
-	for (size_t i = 0; pattern[i]; i++)
-		if (pattern[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
-			return false;
-	return true;
-}
-
 static int check_args(const struct verify_args *a)
 {
 	uint32_t d;
@@ -64,7 +52,7 @@ static int check_args(const struct verify_args *a)
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < a->n_devices; i++)
-		if (!is_uuid(a->devices[i]) && vmgpu_parse_address(a->devices[i], &d, &b, &s, &f) < 0) {
+		if (!vmgpu_is_uuid(a->devices[i]) && vmgpu_parse_address(a->devices[i], &d, &b, &s, &f) < 0) {
 			tool_error("verify: '%s' is neither a PCI address nor an mdev UUID", a->devices[i]);
 			return -EINVAL;
 		}

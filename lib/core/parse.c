@@ -208,3 +208,15 @@ int parse_resource(const char *text, struct resource_line lines[static RESOURCE_
 	}
 	return n;
 }
+
+VMGPU_EXPORT bool vmgpu_is_uuid(const char *s)
+{
+	static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (!s || strlen(s) != sizeof(pattern) - 1)
+		return false;
+	for (size_t i = 0; pattern[i]; i++)
+		if (pattern[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}

@@ -444,18 +444,6 @@ static bool hex_run(const char *s, size_t n)
 	return true;
 }
 
-static bool is_uuid(const char *s)
-{
-	static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (strlen(s) != sizeof(pattern) - 1)
-		return false;
-	for (size_t i = 0; pattern[i]; i++)
-		if (pattern[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* "DDDD-BB-DD-F" (FN true) or "DDDD-BB-DD": a host address as ids carry it. */
 static bool id_address(const char *s, bool fn, char key[static 40])
 {
@@ -485,7 +473,7 @@ enum vmgpu_id_kind vmgpu_id_parse(const char *id, char ret_key[static 40])
 		snprintf(ret_key, 40, "mdev-%s", s + 7);
 		return VMGPU_ID_PORT;
 	}
-	if (strncmp(s, "mdev-", 5) == 0 && is_uuid(s + 5)) {
+	if (strncmp(s, "mdev-", 5) == 0 && vmgpu_is_uuid(s + 5)) {
 		snprintf(ret_key, 40, "%s", s + 5);
 		for (char *p = ret_key; *p; p++)
 			*p = (char)tolower((unsigned char)*p);

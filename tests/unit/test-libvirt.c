@@ -85,16 +85,26 @@ struct host_env {
 	struct vmgpu_vm_layout *layout;
 };
 
-static void layout_for(struct host_env *e, const char *scenario, const char *addr, unsigned flags)
+/* The layout of the N functions ADDRS on a fresh host of SCENARIO. */
+static void layout_of(struct host_env *e, const char *scenario, const char *const *addrs, size_t n, unsigned flags)
 {
-	struct vmgpu_dev *d;
+	struct vmgpu_dev *d[8];
 
 	e->fx = fx_new();
 	fx_scenario_find(scenario)->build(e->fx);
 	fx_finish(e->fx);
-	if (vmgpu_ctx_new(fx_root(e->fx), &e->ctx) < 0 || vmgpu_host_scan(e->ctx, &e->host) < 0 ||
-	    vmgpu_host_lookup(e->host, addr, &d) < 0 || vmgpu_vm_layout_new(e->host, &d, 1, flags, &e->layout) < 0)
+	if (n > 8 || vmgpu_ctx_new(fx_root(e->fx), &e->ctx) < 0 || vmgpu_host_scan(e->ctx, &e->host) < 0)
 		abort();
+	for (size_t i = 0; i < n; i++)
+		if (vmgpu_host_lookup(e->host, addrs[i], &d[i]) < 0)
+			abort();
+	if (vmgpu_vm_layout_new(e->host, d, n, flags, &e->layout) < 0)
+		abort();
+}
+
+static void layout_for(struct host_env *e, const char *scenario, const char *addr, unsigned flags)
+{
+	layout_of(e, scenario, &addr, 1, flags);
 }
 
 static void host_close(struct host_env *e)
@@ -430,18 +440,12 @@ static void t_virgl_display(void)
  * its slot, no multifunction; detach removes both ports. */
 static void t_two_vfs(void)
 {
+	static const char *const vfs[] = { "0000:01:00.4", "0000:01:00.5" };
 	struct host_env e = { 0 };
-	struct vmgpu_dev *vfs[2];
 	virDomainPtr d = define("vmgpu-vfs");
 	char *before, *after;
 
-	e.fx = fx_new();
-	fx_scenario_find("nvidia-vgpu")->build(e.fx);
-	fx_finish(e.fx);
-	if (vmgpu_ctx_new(fx_root(e.fx), &e.ctx) < 0 || vmgpu_host_scan(e.ctx, &e.host) < 0 ||
-	    vmgpu_host_lookup(e.host, "0000:01:00.4", &vfs[0]) < 0 || vmgpu_host_lookup(e.host, "0000:01:00.5", &vfs[1]) < 0 ||
-	    vmgpu_vm_layout_new(e.host, vfs, 2, VMGPU_LAYOUT_MANAGED, &e.layout) < 0)
-		abort();
+	layout_of(&e, "nvidia-vgpu", vfs, 2, VMGPU_LAYOUT_MANAGED);
 	before = dump(d);
 	CHECK_EQ_INT(vmgpu_libvirt_update(e.layout, URI, "vmgpu-vfs", false, false, NULL, NULL), 0);
 	after = dump(d);
